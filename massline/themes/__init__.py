@@ -1,0 +1,1 @@
+"""Themes: clustering priorities into named themes, and near-duplicate detection."""
