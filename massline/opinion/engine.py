@@ -14,7 +14,7 @@ from massline.opinion import statistics
 from massline.opinion.clustering import UNASSIGNED, cluster
 from massline.opinion.projection import project
 from massline.opinion.results import Group, OpinionReport, ParticipantPoint
-from massline.opinion.routing import NEW_STATEMENT_PRIORITY, statement_priority, weighted_order
+from massline.opinion.routing import informativeness, priority, weighted_order
 from massline.opinion.votes import PASS, as_vote_matrix
 
 __all__ = ["OpinionGroups"]
@@ -54,7 +54,7 @@ class OpinionGroups(ClusterMixin, BaseEstimator):
     cluster_centers_ : (n_groups_, 2) group centres in the embedding.
     n_groups_, silhouette_, silhouette_scores_ : the chosen k and what chose it.
     group_agree_rates_, group_disagree_rates_ : (n_groups_, n_statements) smoothed rates.
-    statement_vote_counts_, statement_priority_ : per statement, used by :meth:`route`.
+    statement_vote_counts_, statement_priority_ : per statement; :meth:`route` draws by priority.
     report_ : the :class:`OpinionReport` (``report_.to_dict()`` for the API).
     """
 
@@ -144,9 +144,11 @@ class OpinionGroups(ClusterMixin, BaseEstimator):
         loading = np.linalg.norm(self.components_, axis=0)
         extremity = loading / loading.max() if loading.size and loading.max() > 0 else loading
         self.statement_vote_counts_ = vote_counts.astype(np.int64)
-        self.statement_priority_ = statement_priority(
-            vote_counts, votes.counts(PASS), extremity, spread
-        )
+        informative = informativeness(vote_counts, votes.counts(PASS), extremity, spread)
+        self.statement_priority_ = priority(informative, vote_counts)
+        # A statement added after the fit: no votes yet, assumed as informative as most.
+        typical = float(np.median(informative)) if informative.size else 1.0
+        self._new_statement_priority = float(priority(typical, 0.0))
         self._statement_index = {s: j for j, s in enumerate(self.statement_ids_)}
         self._participant_index = {p: i for i, p in enumerate(self.participant_ids_)}
         self._voted_indptr, self._voted_indices = votes.indptr, votes.indices
@@ -226,7 +228,7 @@ class OpinionGroups(ClusterMixin, BaseEstimator):
             [
                 self.statement_priority_[j]
                 if (j := self._statement_index.get(s)) is not None
-                else NEW_STATEMENT_PRIORITY
+                else self._new_statement_priority
                 for s in unvoted
             ],
             dtype=np.float64,

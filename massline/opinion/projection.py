@@ -75,8 +75,7 @@ def project(votes: VoteMatrix) -> Projection:
     # because their unvoted entries are zeros; sqrt(statements / votes) undoes that shrinkage.
     # Statements nobody voted on are not counted, so adding one does not move everybody.
     n_active = int((vote_counts > 0).sum())
-    with np.errstate(divide="ignore", invalid="ignore"):
-        scale = np.sqrt(n_active / n_votes)
-    embedding = raw * scale[:, None]
-    embedding[n_votes == 0] = np.nan
+    voted = n_votes > 0
+    embedding = np.full_like(raw, np.nan)  # no votes, no position
+    embedding[voted] = raw[voted] * np.sqrt(n_active / n_votes[voted])[:, None]
     return Projection(means, components, variance, ratio, embedding)
