@@ -145,8 +145,12 @@ def build_vote_matrix(
     nobody has voted on yet. A participant voting twice on one statement is a ValueError.
     """
     triples = list(votes)
-    people = list(dict.fromkeys(participant_ids or [t[0] for t in triples]))
-    statements = list(dict.fromkeys(statement_ids or [t[1] for t in triples]))
+    people = list(
+        dict.fromkeys([t[0] for t in triples] if participant_ids is None else participant_ids)
+    )
+    statements = list(
+        dict.fromkeys([t[1] for t in triples] if statement_ids is None else statement_ids)
+    )
     row_of = {p: i for i, p in enumerate(people)}
     col_of = {s: j for j, s in enumerate(statements)}
     try:

@@ -13,6 +13,7 @@ import scipy.sparse as sp
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
+from sklearn.base import clone
 from sklearn.metrics import adjusted_rand_score
 
 from massline.opinion import OpinionGroups, build_vote_matrix
@@ -165,6 +166,24 @@ def test_mismatched_or_duplicate_ids_are_rejected():
         OpinionGroups().fit(np.ones((2, 2)), participant_ids=["a"])
     with pytest.raises(ValueError, match="unique"):
         OpinionGroups().fit(np.ones((2, 2)), statement_ids=["a", "a"])
+
+
+def test_follows_the_scikit_learn_estimator_contract(planted):
+    engine = OpinionGroups(min_votes=3, random_state=0)
+    assert clone(engine).get_params() == engine.get_params()
+    assert not hasattr(engine, "labels_")
+    assert engine.fit(planted.votes) is engine
+    np.testing.assert_array_equal(clone(engine).fit_predict(planted.votes), engine.labels_)
+
+
+def test_votes_from_database_rows_route_by_id():
+    rows = [(f"p{i}", f"s{j}", 1 if (i + j) % 3 else -1) for i in range(40) for j in range(8)]
+    matrix, people, statements = build_vote_matrix(rows, statement_ids=[f"s{j}" for j in range(9)])
+    model = OpinionGroups(random_state=0).fit(
+        matrix, participant_ids=people, statement_ids=statements
+    )
+    assert model.route("p0", random_state=0) == ["s8"]
+    assert set(model.route("newcomer", random_state=0)) == set(statements)
 
 
 def test_invalid_parameters_are_rejected():
