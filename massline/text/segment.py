@@ -101,18 +101,37 @@ def _search_expand(words: list[str], freq: dict[str, int]) -> list[str]:
     return list(seen)
 
 
+def _content_tokens(words: list[str], freq: dict[str, int]) -> list[str]:
+    """Content words, each followed by its dictionary sub-words (养老保险 → 养老, 保险).
+
+    The sub-words give short texts overlap on topic (医疗保险 and 医保 both yield 医疗/保险...):
+    on titles alone this lifts clustering NMI from 0.26 to 0.31 (see docs/themes.md).
+    """
+    stops = stop_words()
+    tokens: list[str] = []
+    for word in words:
+        if not _is_content(word, stops):
+            continue
+        tokens.append(word)
+        if len(word) > 2:
+            for n in (2, 3):
+                for i in range(len(word) - n + 1):
+                    gram = word[i : i + n]
+                    if gram != word and freq.get(gram) and gram not in stops:
+                        tokens.append(gram)
+    return tokens
+
+
 def analyse(text: str) -> Analysis:
     """Normalise and segment once; return topic tokens and search tokens."""
     words = _segment(normalize(text))
-    stops = stop_words()
-    tokens = [w for w in words if _is_content(w, stops)]
-    return Analysis(tokens, _search_expand(words, _get_tokenizer().FREQ))
+    freq = _get_tokenizer().FREQ
+    return Analysis(_content_tokens(words, freq), _search_expand(words, freq))
 
 
 def tokenize(text: str) -> list[str]:
     """Content tokens for topic vectors: no stop words, places, punctuation or single chars."""
-    stops = stop_words()
-    return [w for w in _segment(normalize(text)) if _is_content(w, stops)]
+    return _content_tokens(_segment(normalize(text)), _get_tokenizer().FREQ)
 
 
 def search_tokens(text: str) -> list[str]:
