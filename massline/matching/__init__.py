@@ -1,0 +1,1 @@
+"""Matching: rank localities as pilot sites for central ideas; choose representative portfolios."""
