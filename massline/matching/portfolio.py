@@ -9,22 +9,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
-from scipy.optimize import Bounds, LinearConstraint, milp
 from sklearn.base import BaseEstimator
 
 from massline.matching.data import LocalityData, standardise
+from massline.matching.program import FAMILIES, SelectionProgram, explain
 from massline.matching.strata import default_n_strata, make_strata, proportional_quotas
 
 __all__ = ["FAMILIES", "PortfolioResult", "PortfolioSelector"]
-
-FAMILIES = ("balance", "strata", "province", "region", "include")
-_LABELS = {
-    "balance": "covariate balance (|SMD| ≤ δ)",
-    "strata": "stratum quotas",
-    "province": "province cap",
-    "region": "at least one per region",
-    "include": "must-include list",
-}
 
 
 @dataclass(frozen=True, eq=False)
@@ -53,7 +44,8 @@ class PortfolioSelector(BaseEstimator):
     Balance: |mean_S(z_j)| ≤ δ for every standardised covariate (z against the reference set).
     Strata: k-means strata of the reference; each stratum's count lies within ``quota_slack`` of
     its largest-remainder proportional quota (±1 as in research/matching.md §4; 0 = exact).
-    HiGHS stops once within ``mip_rel_gap`` of the optimum; ``time_limit`` applies per solve.
+    HiGHS stops once within ``mip_rel_gap`` of the optimum; ``time_limit`` applies per solve;
+    after a failure each "drop one family" probe gets ``diagnose_time_limit``.
     ``max_per_province=None`` means ⌈k / provinces⌉ + 1. Fitted: ``result_``, ``selected_``,
     ``strata_`` (−1 outside the reference), ``quotas_``, ``z_``, ``max_per_province_``.
     """
@@ -74,6 +66,7 @@ class PortfolioSelector(BaseEstimator):
         quota_slack: int = 1,
         mip_rel_gap: float = 0.01,
         time_limit: float = 10.0,
+        diagnose_time_limit: float = 2.0,
         random_state: int | None = 0,
     ) -> None:
         self.k = k
@@ -90,6 +83,7 @@ class PortfolioSelector(BaseEstimator):
         self.quota_slack = quota_slack
         self.mip_rel_gap = mip_rel_gap
         self.time_limit = time_limit
+        self.diagnose_time_limit = diagnose_time_limit
         self.random_state = random_state
 
     def fit(
@@ -127,7 +121,7 @@ class PortfolioSelector(BaseEstimator):
             high = self.quotas_ + self.quota_slack
             zd, _, _ = standardise(np.where(ref, d, 0.0)[:, None], ref)
             gain = zd[:, 0] - self.pilot_penalty * localities.pilot_counts
-            model = _Model(
+            model = SelectionProgram(
                 localities,
                 self.z_,
                 selectable,
@@ -145,7 +139,7 @@ class PortfolioSelector(BaseEstimator):
         self.selected_ = self.result_.selected
         return self
 
-    def _search(self, model: _Model, demand: np.ndarray) -> PortfolioResult:
+    def _search(self, model: SelectionProgram, demand: np.ndarray) -> PortfolioResult:
         start = time.perf_counter()
         steps = [self.delta]
         if self.relax and self.delta is not None:
@@ -158,9 +152,9 @@ class PortfolioSelector(BaseEstimator):
                 break
         if x is None:
             # Diagnose only on failure (each probe is a full solve), at the loosest δ tried.
-            binding = model.diagnose(steps[-1])
+            binding = model.diagnose(steps[-1], self.diagnose_time_limit)
             seconds = time.perf_counter() - start
-            return _infeasible(_explain(binding), self.delta, binding, attempts, seconds)
+            return _infeasible(explain(binding), self.delta, binding, attempts, seconds)
         seconds = time.perf_counter() - start
         chosen = np.flatnonzero(model.columns_mask)[x > 0.5]
         chosen = chosen[np.lexsort((model.codes[chosen], -demand[chosen]))]
@@ -187,83 +181,6 @@ class PortfolioSelector(BaseEstimator):
             attempts,
             seconds,
         )
-
-
-class _Model:
-    """The constraint rows of one selection problem, grouped by family for diagnosis."""
-
-    def __init__(self, loc, z, selectable, gain, strata, low, high, include, k, cap, per_region):
-        self.options = {"disp": False}
-        self.columns_mask = selectable
-        self.codes = loc.codes
-        cols = np.flatnonzero(selectable)
-        self.cost = -gain[cols]
-        self.z = z[cols]
-        self.k = k
-        self.rows: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
-        strata_rows = strata[cols][None, :] == np.arange(low.size)[:, None]
-        self.rows["strata"] = (strata_rows.astype(float), low.astype(float), high.astype(float))
-        provinces = loc.province_codes[cols]
-        prov = (provinces[None, :] == np.unique(provinces)[:, None]).astype(float)
-        self.rows["province"] = (prov, np.zeros(len(prov)), np.full(len(prov), float(cap)))
-        regions = np.unique(loc.regions[strata >= 0])
-        reg = (loc.regions[cols][None, :] == regions[:, None]).astype(float)
-        if per_region > 0 and k >= per_region * regions.size:
-            self.rows["region"] = (
-                reg,
-                np.full(regions.size, float(per_region)),
-                np.full(regions.size, np.inf),
-            )
-        self.include_cols = np.searchsorted(cols, include)
-
-    def solve(self, families: set[str], delta: float | None):
-        """Solve with the given families on; returns (status, x over columns or None)."""
-        n = self.cost.size
-        blocks = [(np.ones((1, n)), np.array([self.k]), np.array([self.k]))]
-        blocks += [
-            self.rows[f]
-            for f in ("strata", "province", "region")
-            if f in families and f in self.rows
-        ]
-        if "balance" in families and delta is not None:
-            bound = np.full(self.z.shape[1], delta * self.k)
-            blocks.append((self.z.T, -bound, bound))
-        a = np.vstack([b[0] for b in blocks])
-        lower = np.zeros(n)
-        if "include" in families:
-            lower[self.include_cols] = 1.0
-        res = milp(
-            self.cost,
-            constraints=LinearConstraint(
-                a, np.concatenate([b[1] for b in blocks]), np.concatenate([b[2] for b in blocks])
-            ),
-            integrality=np.ones(n),
-            bounds=Bounds(lower, np.ones(n)),
-            options=self.options,
-        )
-        if res.status == 0:
-            return "optimal", res.x
-        if res.status == 1 and res.x is not None:
-            return "time_limit", res.x
-        return {1: "time_limit_no_solution", 2: "infeasible"}.get(res.status, "failed"), None
-
-    def diagnose(self, delta: float | None) -> tuple[str, ...]:
-        """Families whose removal alone restores feasibility at this δ."""
-        active = [f for f in FAMILIES if f != "region" or "region" in self.rows]
-        found = []
-        for family in active:
-            if family == "balance" and delta is None:
-                continue
-            if self.solve(set(active) - {family}, delta)[1] is not None:
-                found.append(family)
-        return tuple(found)
-
-
-def _explain(binding: tuple[str, ...]) -> str:
-    if not binding:
-        return "several constraint families conflict jointly; no single one explains it"
-    names = ", ".join(_LABELS[f] for f in binding)
-    return f"binding constraint: {names} (dropping it alone makes the problem feasible)"
 
 
 def _precheck(k, ref, selectable, include, exclude, loc) -> str:
