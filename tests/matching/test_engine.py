@@ -22,7 +22,8 @@ from massline.matching.engine import (
     tradeoff_curve,
     weighted_distinct_people,
 )
-from tests.matching.helpers import make_localities, make_participation
+
+from .helpers import make_localities, make_participation
 
 ENGINE_DIR = Path(__file__).resolve().parents[2] / "massline" / "matching"
 

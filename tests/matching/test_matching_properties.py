@@ -7,7 +7,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from massline.matching.engine import PortfolioSelector, rank_localities
-from tests.matching.helpers import make_localities, make_participation
+
+from .helpers import make_localities, make_participation
 
 
 @st.composite
