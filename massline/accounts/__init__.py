@@ -1,0 +1,1 @@
+"""People: phone registration, verification, passwords, tokens and scoped roles."""

@@ -1,0 +1,99 @@
+"""The OpenAPI 3.1 description of /api/v1 (kept beside the routes; a test checks coverage)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+ERROR = {
+    "type": "object",
+    "properties": {
+        "error": {
+            "type": "object",
+            "properties": {
+                "code": {"type": "string"},
+                "message": {"type": "string"},
+                "fields": {"type": "object", "additionalProperties": {"type": "string"}},
+            },
+            "required": ["code", "message", "fields"],
+        }
+    },
+}
+
+# (method, path, summary, request body properties or None, success status)
+OPERATIONS: tuple[tuple[str, str, str, dict[str, Any] | None, str], ...] = (
+    ("post", "/auth/register", "Register with phone, name, password and home locality",
+     {"phone": "string", "display_name": "string", "password": "string", "locality_code": "string"}, "201"),
+    ("post", "/auth/send-code", "Send a new verification code", {"phone": "string"}, "202"),
+    ("post", "/auth/verify", "Confirm the phone number", {"phone": "string", "code": "string"}, "200"),
+    ("post", "/auth/token", "Get a bearer token", {"phone": "string", "password": "string"}, "200"),
+    ("get", "/me", "The signed-in user", None, "200"),
+    ("get", "/localities", "Search localities by name or code (?q=)", None, "200"),
+    ("get", "/localities/{code}", "One locality", None, "200"),
+    ("get", "/localities/{code}/children", "Children of a locality", None, "200"),
+    ("get", "/categories", "Policy domains", None, "200"),
+    ("get", "/priorities", "List (?locality=&category=&theme=&status=&q=&sort=&page=)", None, "200"),
+    ("post", "/priorities", "Submit a priority or draft",
+     {"title": "string", "body": "string", "locality_code": "string", "category": "string",
+      "draft": "boolean", "resident_phone": "string"}, "201"),
+    ("get", "/priorities/similar", "Similar published priorities for a title (?title=)", None, "200"),
+    ("get", "/priorities/{id}", "One priority", None, "200"),
+    ("patch", "/priorities/{id}", "Edit while unsupported",
+     {"title": "string", "body": "string", "locality_code": "string", "category": "string"}, "200"),
+    ("post", "/priorities/{id}/publish", "Publish a draft", None, "200"),
+    ("post", "/priorities/{id}/retire", "Retire with a reason",
+     {"reason": "string", "explanation": "string"}, "200"),
+    ("post", "/priorities/{id}/supports", "Support (201 first time, 200 on replay)",
+     {"resident_phone": "string"}, "201"),
+    ("post", "/priorities/{id}/follow", "Follow", None, "201"),
+    ("delete", "/priorities/{id}/follow", "Unfollow", None, "200"),
+    ("get", "/priorities/{id}/comments", "Comments with replies", None, "200"),
+    ("post", "/priorities/{id}/comments", "Comment or reply",
+     {"body": "string", "parent_id": "integer"}, "201"),
+    ("post", "/flags", "Report an item to moderators",
+     {"target_type": "string", "target_id": "integer", "reason": "string"}, "201"),
+    ("post", "/moderation/{target_type}/{id}/{action}", "Hide or restore (moderators)", None, "200"),
+    ("get", "/openapi.json", "This document", None, "200"),
+)  # fmt: skip
+
+
+def _operation(summary: str, body: dict[str, Any] | None, status: str, path: str) -> dict:
+    operation: dict[str, Any] = {
+        "summary": summary,
+        "responses": {
+            status: {"description": "success"},
+            "4XX": {
+                "description": "error",
+                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+            },
+        },
+        "parameters": [
+            {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+            for name in _path_names(path)
+        ],
+    }
+    if body is not None:
+        schema = {"type": "object", "properties": {k: {"type": v} for k, v in body.items()}}
+        operation["requestBody"] = {"content": {"application/json": {"schema": schema}}}
+    return operation
+
+
+def _path_names(path: str) -> list[str]:
+    return [part[1:-1] for part in path.split("/") if part.startswith("{")]
+
+
+def document() -> dict[str, Any]:
+    """The OpenAPI document."""
+    paths: dict[str, dict[str, Any]] = {}
+    for method, path, summary, body, status in OPERATIONS:
+        paths.setdefault(path, {})[method] = _operation(summary, body, status, path)
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "massline API", "version": "1"},
+        "servers": [{"url": "/api/v1"}],
+        "components": {
+            "schemas": {"Error": ERROR},
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+        },
+        "security": [{"bearer": []}, {}],
+        "paths": paths,
+    }

@@ -1,0 +1,101 @@
+"""Demo data for `setup --demo`: real citizen messages as priorities, in a real city."""
+
+from __future__ import annotations
+
+import csv
+import random
+from datetime import timedelta
+from pathlib import Path
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from massline.accounts.models import User
+from massline.accounts.service import create_user, grant_role
+from massline.localities.models import Locality
+from massline.models_common import utcnow
+from massline.priorities import service
+from massline.priorities.categories import slug_for_label
+from massline.priorities.schemas import BODY_MAX, TITLE_MAX, PriorityInput
+
+DEMO_PREFECTURE = "430100"  # 长沙市: the Teddy Cup messages come from a provincial capital
+DEMO_PASSWORD = "massline-demo"
+STAFF = (
+    ("13800000001", "管理员", "admin", "000000"),
+    ("13800000002", "社区工作者小王", "community_worker", DEMO_PREFECTURE),
+    ("13800000003", "主持人老李", "facilitator", DEMO_PREFECTURE),
+    ("13800000004", "市政府办公室", "official", DEMO_PREFECTURE),
+    ("13800000005", "中央规划员", "planner", "000000"),
+)
+
+
+def _counties(session: Session) -> list[Locality]:
+    return list(
+        session.scalars(
+            select(Locality)
+            .where(Locality.parent_code == DEMO_PREFECTURE, Locality.is_standard.is_(True))
+            .order_by(Locality.code)
+        )
+    )
+
+
+def _messages(data_dir: Path, limit: int) -> list[dict[str, str]]:
+    with open(data_dir / "messages_labelled.csv", encoding="utf-8", newline="") as handle:
+        rows = [
+            row
+            for row in csv.DictReader(handle)
+            if 4 <= len(row["title"]) <= TITLE_MAX and 10 <= len(row["body"]) <= BODY_MAX
+        ]
+    random.Random(7).shuffle(rows)
+    return rows[:limit]
+
+
+def load_demo(
+    session: Session, data_dir: Path, *, rule: service.ThresholdRule, priorities: int = 400
+) -> dict[str, int]:
+    """Create demo staff, citizens, priorities and supports once; a second run adds nothing."""
+    if session.scalar(select(func.count(User.id)).where(User.phone.like("138000000%"))):
+        return {"users": 0, "priorities": 0, "supports": 0}
+    counties = _counties(session)
+    rng = random.Random(2020)
+    now = utcnow()
+    for phone, name, role, scope in STAFF:
+        staff = create_user(
+            session,
+            phone=phone,
+            display_name=name,
+            home_code=counties[0].code,
+            password=DEMO_PASSWORD,
+            verified=True,
+        )
+        grant_role(session, staff, role, scope)
+    citizens = [
+        create_user(
+            session,
+            phone=f"1390000{i:04d}",
+            display_name=f"居民{i:03d}",
+            home_code=counties[i % len(counties)].code,
+            password=DEMO_PASSWORD,
+            verified=True,
+        )
+        for i in range(120)
+    ]
+    made = supports = 0
+    for row in _messages(data_dir, priorities):
+        author = rng.choice(citizens)
+        when = now - timedelta(days=rng.randint(0, 300), minutes=rng.randint(0, 1440))
+        data = PriorityInput(
+            title=row["title"],
+            body=row["body"],
+            locality_code=author.home_code,
+            category=slug_for_label(row["label"]),
+            draft=False,
+        )
+        priority = service.create_priority(session, author, data, rule=rule, now=when)
+        made += 1
+        neighbours = [c for c in citizens if priority.locality.contains(c.home_code)]
+        for supporter in rng.sample(neighbours, k=min(len(neighbours), rng.randint(0, 12))):
+            supports += service.support(
+                session, priority.id, supporter, now=when + timedelta(hours=1)
+            ).created
+    return {"users": len(citizens) + len(STAFF), "priorities": made, "supports": supports}

@@ -1,0 +1,85 @@
+"""Language and time zone choice: zh-CN first, English second."""
+
+from __future__ import annotations
+
+from flask import Flask, g, request, session
+from flask_babel import get_locale
+from flask_babel import lazy_gettext as _l
+
+STATUS_LABELS = {
+    "draft": _l("Draft"),
+    "published": _l("Collecting supports"),
+    "successful": _l("Successful"),
+    "answered": _l("Answered"),
+    "adopted": _l("Adopted"),
+    "piloted": _l("Piloted"),
+    "declined": _l("Declined"),
+    "implemented": _l("Implemented"),
+    "evaluated": _l("Evaluated"),
+    "archived": _l("Archived"),
+    "retired": _l("Retired"),
+}
+SORT_LABELS = {"newest": _l("Newest"), "supports": _l("Most supported"), "hot": _l("Hot")}
+RETIRE_LABELS = {
+    "duplicate": _l("Duplicate"),
+    "done": _l("Already done"),
+    "unfeasible": _l("Not feasible"),
+    "other": _l("Other"),
+}
+ROLE_LABELS = {
+    "citizen": _l("Citizen"),
+    "community_worker": _l("Community worker"),
+    "facilitator": _l("Facilitator"),
+    "official": _l("Official"),
+    "planner": _l("Central planner"),
+    "admin": _l("Administrator"),
+}
+LEVEL_LABELS = {
+    "nation": _l("Nation"),
+    "province": _l("Province"),
+    "prefecture": _l("Prefecture"),
+    "county": _l("County"),
+}
+
+
+def select_locale() -> str:
+    """The user's saved choice, then ?lang=, then the browser's preference, then zh_CN."""
+    supported = ("zh_CN", "en")
+    user = g.get("user")
+    if user is not None and user.locale in supported:
+        return user.locale
+    asked = request.args.get("lang") or session.get("lang")
+    if asked in supported:
+        return asked
+    best = request.accept_languages.best_match(["zh-CN", "zh", "en"])
+    if best == "en":
+        return "en"
+    return "zh_CN"
+
+
+def select_timezone() -> str:
+    """China runs on one clock."""
+    return "Asia/Shanghai"
+
+
+def init_app(app: Flask) -> None:
+    """Remember an explicit ?lang= choice and expose the locale to templates."""
+
+    @app.before_request
+    def _remember_language() -> None:
+        asked = request.args.get("lang")
+        if asked in ("zh_CN", "en"):
+            session["lang"] = asked
+
+    app.jinja_env.globals.update(
+        status_label=lambda key: STATUS_LABELS.get(key, key),
+        sort_label=lambda key: SORT_LABELS.get(key, key),
+        retire_label=lambda key: RETIRE_LABELS.get(key, key),
+        role_label=lambda key: ROLE_LABELS.get(key, key),
+        level_label=lambda key: LEVEL_LABELS.get(key, key),
+    )
+
+    @app.context_processor
+    def _locale_context() -> dict:
+        locale = str(get_locale() or "zh_CN")
+        return {"current_locale": locale, "html_lang": "en" if locale == "en" else "zh-CN"}

@@ -1,0 +1,1 @@
+"""The administrative tree of China: provinces, prefectures, counties."""

@@ -1,0 +1,1 @@
+"""Outgoing messages: the outbox and its senders."""

@@ -1,0 +1,1 @@
+"""Citizens' policy priorities, their supports, comments, follows and moderation."""

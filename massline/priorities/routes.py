@@ -1,0 +1,225 @@
+"""Priority pages: list, page, submit, edit, support, comment, follow, flag, moderate."""
+
+from __future__ import annotations
+
+import io
+
+import qrcode
+import qrcode.image.svg
+from flask import (
+    Blueprint,
+    Response,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from massline.accounts.current import current_user, signed_in
+from massline.accounts.service import has_role
+from massline.errors import DomainError
+from massline.extensions import db
+from massline.priorities import discussion, queries, schemas, service
+from massline.priorities.api import list_args, threshold_rule
+from massline.priorities.models import RETIRE_REASONS, Category
+
+bp = Blueprint("priorities", __name__)
+
+
+def _categories() -> list[Category]:
+    return list(db.session.scalars(select(Category).order_by(Category.position)))
+
+
+@bp.get("/priorities")
+def index() -> object:
+    """The list with filters, search and sorting."""
+    query = list_args()
+    size = current_app.config["MASSLINE_PAGE_SIZE"]
+    items, total = queries.list_priorities(db.session, query, page_size=size)
+    return render_template(
+        "priorities/index.html",
+        items=items,
+        total=total,
+        query=query,
+        pages=max(1, -(-total // size)),
+        categories=_categories(),
+        sorts=queries.SORTS,
+    )
+
+
+@bp.get("/priorities/<int:priority_id>")
+def show(priority_id: int) -> object:
+    """One priority with its progress bar, QR code, actions and comments."""
+    viewer = current_user()
+    priority = service.get_priority(db.session, priority_id, viewer)
+    return render_template(
+        "priorities/show.html",
+        priority=priority,
+        threads=discussion.comment_threads(db.session, priority, viewer),
+        supported=service.has_supported(db.session, priority, viewer),
+        following=service.is_following(db.session, priority, viewer),
+        can_moderate=has_role(viewer, "facilitator", priority.locality),
+        retire_reasons=RETIRE_REASONS,
+    )
+
+
+@bp.get("/priorities/<int:priority_id>/qr.svg")
+def qr(priority_id: int) -> Response:
+    """A QR code of the priority's address, to share in chat groups and on paper."""
+    service.get_priority(db.session, priority_id, current_user())
+    image = qrcode.make(
+        url_for("priorities.show", priority_id=priority_id, _external=True),
+        image_factory=qrcode.image.svg.SvgPathImage,
+        box_size=8,
+    )
+    buffer = io.BytesIO()
+    image.save(buffer)
+    response = Response(buffer.getvalue(), mimetype="image/svg+xml")
+    response.cache_control.public = True
+    response.cache_control.max_age = 86400
+    return response
+
+
+@bp.route("/priorities/new", methods=["GET", "POST"])
+def new() -> object:
+    """The submit form (the similar-title hint comes from the API while typing)."""
+    user = signed_in()
+    form = request.form
+    if request.method == "POST":
+        try:
+            data = schemas.parse_priority(form)
+            priority = service.create_priority(db.session, user, data, rule=threshold_rule())
+            db.session.commit()
+        except DomainError as error:
+            db.session.rollback()
+            return _form_page(form, error, None), error.status
+        flash(_("Saved as a draft.") if data.draft else _("Your priority is published."))
+        return redirect(url_for("priorities.show", priority_id=priority.id))
+    return _form_page({"locality_code": user.home_code}, None, None)
+
+
+def _form_page(form: object, error: DomainError | None, priority: object) -> str:
+    user = signed_in()
+    from massline.localities.service import ancestors
+
+    places = [*ancestors(db.session, user.home), user.home]
+    return render_template(
+        "priorities/form.html",
+        form=form,
+        error=error,
+        priority=priority,
+        places=places,
+        categories=_categories(),
+        similar=queries.similar_titles(db.session, form.get("title", ""))
+        if form.get("title")
+        else [],
+    )
+
+
+@bp.route("/priorities/<int:priority_id>/edit", methods=["GET", "POST"])
+def edit(priority_id: int) -> object:
+    """Edit while nobody has supported it."""
+    user = signed_in()
+    priority = service.get_priority(db.session, priority_id, user)
+    if request.method == "POST":
+        try:
+            data = schemas.parse_priority(request.form)
+            service.edit_priority(db.session, priority, user, data)
+            if not data.draft and priority.status == "draft":
+                service.publish(db.session, priority, user, rule=threshold_rule())
+            db.session.commit()
+        except DomainError as error:
+            db.session.rollback()
+            return _form_page(request.form, error, priority), error.status
+        return redirect(url_for("priorities.show", priority_id=priority.id))
+    form = {
+        "title": priority.title,
+        "body": priority.body,
+        "locality_code": priority.locality_code,
+        "category": priority.category.slug if priority.category else "",
+    }
+    return _form_page(form, None, priority)
+
+
+def _back(priority_id: int) -> object:
+    return redirect(url_for("priorities.show", priority_id=priority_id))
+
+
+@bp.post("/priorities/<int:priority_id>/support")
+def support(priority_id: int) -> object:
+    """Support from the page's button."""
+    result = service.support(db.session, priority_id, signed_in())
+    db.session.commit()
+    flash(_("Thank you for your support.") if result.created else _("You already support this."))
+    return _back(priority_id)
+
+
+@bp.post("/priorities/<int:priority_id>/follow")
+def follow(priority_id: int) -> object:
+    """Follow or unfollow from the page."""
+    user = signed_in()
+    priority = service.get_priority(db.session, priority_id, user)
+    if request.form.get("stop"):
+        service.unfollow(db.session, priority, user)
+    else:
+        service.follow(db.session, priority, user)
+    db.session.commit()
+    return _back(priority_id)
+
+
+@bp.post("/priorities/<int:priority_id>/comments")
+def comment(priority_id: int) -> object:
+    """Comment from the page."""
+    user = signed_in()
+    priority = service.get_priority(db.session, priority_id, user)
+    discussion.add_comment(db.session, priority, user, schemas.parse_comment(request.form))
+    db.session.commit()
+    return _back(priority_id)
+
+
+@bp.post("/priorities/<int:priority_id>/retire")
+def retire(priority_id: int) -> object:
+    """Retire from the page."""
+    user = signed_in()
+    priority = service.get_priority(db.session, priority_id, user)
+    service.retire(db.session, priority, user, schemas.parse_retire(request.form))
+    db.session.commit()
+    flash(_("The priority was retired."))
+    return _back(priority_id)
+
+
+@bp.post("/flag/<any(priority, comment):target_type>/<int:target_id>")
+def flag(target_type: str, target_id: int) -> object:
+    """Report an item from the page."""
+    discussion.flag(
+        db.session, signed_in(), target_type, target_id, request.form.get("reason", "")[:200]
+    )
+    db.session.commit()
+    flash(_("Thank you. A moderator will look at it."))
+    return redirect(request.referrer or url_for("priorities.index"))
+
+
+@bp.get("/moderation")
+def moderation() -> object:
+    """The moderation queue of the signed-in facilitator."""
+    user = signed_in()
+    if not has_role(user, "facilitator"):
+        from massline.errors import Forbidden
+
+        raise Forbidden()
+    return render_template(
+        "priorities/moderation.html", items=discussion.moderation_queue(db.session, user)
+    )
+
+
+@bp.post("/moderation/<any(priority, comment):target_type>/<int:target_id>")
+def moderate(target_type: str, target_id: int) -> object:
+    """Hide or restore from the queue or the page."""
+    hide = request.form.get("action") == "hide"
+    discussion.moderate(db.session, signed_in(), target_type, target_id, hide=hide)
+    db.session.commit()
+    return redirect(request.referrer or url_for("priorities.moderation"))

@@ -1,0 +1,331 @@
+"""Priorities: writing, publishing, supporting, retiring and archiving."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from massline.accounts.models import User
+from massline.accounts.service import has_role, lives_in
+from massline.errors import Conflict, Forbidden, NotFound, Unauthorized, ValidationError
+from massline.localities.models import Locality
+from massline.localities.service import get_locality
+from massline.models_common import utcnow
+from massline.priorities.models import SUPPORTABLE, Category, Follow, Priority, Support
+from massline.priorities.schemas import PriorityInput, RetireInput
+from massline.text import search_tokens
+
+
+@dataclass(frozen=True)
+class ThresholdRule:
+    """How many supports a locality's priorities need: a share of residents, with a floor."""
+
+    rate: float = 0.01
+    floor: int = 100
+    rates_by_level: tuple[tuple[str, float], ...] = ()
+
+    def for_locality(self, locality: Locality) -> int:
+        """The threshold for priorities of this locality."""
+        rate = dict(self.rates_by_level).get(locality.level, self.rate)
+        return max(self.floor, math.ceil((locality.population or 0) * rate))
+
+
+def get_priority(session: Session, priority_id: int, viewer: User | None = None) -> Priority:
+    """A priority the viewer may see: drafts only to their author, hidden ones to moderators."""
+    priority = session.get(Priority, priority_id)
+    if priority is None:
+        raise NotFound()
+    if priority.status == "draft" and not _is_author(priority, viewer):
+        raise NotFound()
+    if priority.hidden_at is not None and not (
+        _is_author(priority, viewer) or has_role(viewer, "facilitator", priority.locality)
+    ):
+        raise NotFound()
+    return priority
+
+
+def _is_author(priority: Priority, user: User | None) -> bool:
+    return user is not None and user.id in (priority.author_id, priority.entered_by_id)
+
+
+def _require_verified(user: User | None) -> User:
+    if user is None:
+        raise Unauthorized()
+    if not user.is_verified:
+        raise Forbidden(_l("Verify your phone number first."))
+    return user
+
+
+def _category(session: Session, slug: str | None) -> Category | None:
+    if slug is None:
+        return None
+    found = session.scalar(select(Category).where(Category.slug == slug))
+    if found is None:
+        raise ValidationError(fields={"category": _l("Unknown category.")})
+    return found
+
+
+def _index_text(title: str, body: str) -> str:
+    """Space-joined search tokens, padded so a token matches as ' token '."""
+    return " " + " ".join(search_tokens(title + "\n" + body)) + " "
+
+
+def create_priority(
+    session: Session,
+    author: User,
+    data: PriorityInput,
+    *,
+    rule: ThresholdRule,
+    entered_by: User | None = None,
+    now: datetime | None = None,
+) -> Priority:
+    """A new priority in the author's locality subtree, as a draft or published."""
+    now = now or utcnow()
+    locality = get_locality(session, data.locality_code)
+    if entered_by is not None:
+        if not has_role(entered_by, "community_worker", locality):
+            raise Forbidden(_l("Only community workers of this locality may enter priorities."))
+    else:
+        _require_verified(author)
+    # A paper form entered by the worker names no account: the worker's scope decides.
+    if author is not entered_by and not lives_in(author, locality):
+        raise Forbidden(
+            _l("You can only submit priorities for the places you live in."),
+            fields={"locality_code": _l("Not a locality that contains your home.")},
+        )
+    priority = Priority(
+        title=data.title,
+        body=data.body,
+        locality_code=locality.code,
+        province_code=locality.province_code,
+        category=_category(session, data.category),
+        author_id=author.id,
+        entered_by_id=entered_by.id if entered_by else None,
+        status="draft",
+        search_text=_index_text(data.title, data.body),
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(priority)
+    session.flush()
+    if not data.draft:
+        publish(session, priority, entered_by or author, rule=rule, now=now)
+    follow(session, priority, author)
+    return priority
+
+
+def publish(
+    session: Session,
+    priority: Priority,
+    user: User,
+    *,
+    rule: ThresholdRule,
+    now: datetime | None = None,
+) -> Priority:
+    """Make a draft public and fix its threshold from the locality's population."""
+    if not _is_author(priority, user):
+        raise Forbidden()
+    if priority.status != "draft":
+        raise Conflict(_l("Only drafts can be published."))
+    priority.status = "published"
+    priority.published_at = now or utcnow()
+    priority.threshold = rule.for_locality(priority.locality)
+    session.flush()
+    return priority
+
+
+def edit_priority(
+    session: Session, priority: Priority, user: User, data: PriorityInput
+) -> Priority:
+    """Change a priority's text while nobody has supported it yet."""
+    if not _is_author(priority, user):
+        raise Forbidden(_l("Only the author can edit this priority."))
+    if priority.status not in ("draft", "published") or priority.total_supports > 0:
+        raise Conflict(_l("A priority cannot be edited once people have supported it."))
+    if data.locality_code != priority.locality_code:
+        locality = get_locality(session, data.locality_code)
+        if not lives_in(priority.author, locality):
+            raise Forbidden(fields={"locality_code": _l("Not a locality that contains your home.")})
+        if priority.status != "draft":
+            raise Conflict(fields={"locality_code": _l("The locality is fixed once published.")})
+        priority.locality_code = locality.code
+        priority.province_code = locality.province_code
+    priority.title = data.title
+    priority.body = data.body
+    priority.category = _category(session, data.category)
+    priority.search_text = _index_text(data.title, data.body)
+    priority.updated_at = utcnow()
+    session.flush()
+    return priority
+
+
+def retire(session: Session, priority: Priority, user: User, data: RetireInput) -> Priority:
+    """The author withdraws a priority, giving a reason; supports stay recorded."""
+    if not _is_author(priority, user):
+        raise Forbidden(_l("Only the author can retire this priority."))
+    if priority.status not in ("draft", "published", "successful"):
+        raise Conflict(_l("This priority can no longer be retired."))
+    priority.status = "retired"
+    priority.retire_reason = data.reason
+    priority.retire_explanation = data.explanation
+    priority.retired_at = utcnow()
+    session.flush()
+    return priority
+
+
+def _insert_ignoring_duplicates(session: Session, model: type, values: dict, columns: list[str]):  # noqa: ANN202
+    """INSERT … ON CONFLICT DO NOTHING RETURNING id, in the current dialect."""
+    dialect = session.get_bind().dialect.name
+    module = {"postgresql": postgresql, "sqlite": sqlite}.get(dialect)
+    if module is None:  # pragma: no cover - only the two supported databases
+        return session.execute(insert(model).values(**values).returning(model.id)).scalar()
+    statement = module.insert(model).values(**values).on_conflict_do_nothing(index_elements=columns)
+    return session.execute(statement.returning(model.id)).scalar()
+
+
+@dataclass(frozen=True)
+class SupportResult:
+    """What a support did: whether it was new, and the counts afterwards."""
+
+    created: bool
+    supports: int
+    threshold: int
+    status: str
+
+
+def support(
+    session: Session,
+    priority_id: int,
+    user: User,
+    *,
+    entered_by: User | None = None,
+    now: datetime | None = None,
+) -> SupportResult:
+    """Record one person's support once; a replay changes nothing."""
+    now = now or utcnow()
+    priority = get_priority(session, priority_id, user)
+    if entered_by is not None:
+        if not has_role(entered_by, "community_worker", priority.locality):
+            raise Forbidden(_l("Only community workers of this locality may record supports."))
+    elif not user.is_verified:
+        raise Forbidden(_l("Verify your phone number first."))
+    if not lives_in(user, priority.locality):
+        raise Forbidden(
+            _l("Only residents of %(place)s can support this.", place=priority.locality.name)
+        )
+    if priority.status not in SUPPORTABLE or priority.hidden_at is not None:
+        raise Conflict(_l("This priority is not open for supports."))
+    support_id = _insert_ignoring_duplicates(
+        session,
+        Support,
+        {
+            "priority_id": priority.id,
+            "user_id": user.id,
+            "entered_by_id": entered_by.id if entered_by else None,
+            "created_at": now,
+        },
+        ["priority_id", "user_id"],
+    )
+    if support_id is None:
+        return SupportResult(False, priority.total_supports, priority.threshold, priority.status)
+    # One atomic increment: the row lock is per priority, so voters of other
+    # priorities never wait on each other.
+    supports, offline, threshold, status = session.execute(
+        update(Priority)
+        .where(Priority.id == priority.id)
+        .values(supports_count=Priority.supports_count + 1)
+        .returning(
+            Priority.supports_count, Priority.offline_supports, Priority.threshold, Priority.status
+        )
+        .execution_options(synchronize_session=False)
+    ).one()
+    if status == "published" and supports + offline >= threshold:
+        status = mark_successful(session, priority.id, now)
+    session.expire(priority)
+    _insert_ignoring_duplicates(
+        session,
+        Follow,
+        {"priority_id": priority.id, "user_id": user.id, "created_at": now},
+        ["priority_id", "user_id"],
+    )
+    return SupportResult(True, supports + offline, threshold, status)
+
+
+def mark_successful(session: Session, priority_id: int, now: datetime) -> str:
+    """Move a published priority to successful exactly once; returns its status."""
+    session.execute(
+        update(Priority)
+        .where(Priority.id == priority_id, Priority.status == "published")
+        .values(status="successful", successful_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    return "successful"
+
+
+def add_offline_supports(session: Session, priority: Priority, count: int, now: datetime) -> None:
+    """Add supports collected on paper (assisted, not tied to accounts)."""
+    session.execute(
+        update(Priority)
+        .where(Priority.id == priority.id)
+        .values(offline_supports=Priority.offline_supports + count)
+        .execution_options(synchronize_session=False)
+    )
+    session.refresh(priority)
+    if priority.status == "published" and priority.total_supports >= priority.threshold:
+        mark_successful(session, priority.id, now)
+        session.refresh(priority)
+
+
+def follow(session: Session, priority: Priority, user: User) -> bool:
+    """Follow a priority; True if this was new."""
+    created = _insert_ignoring_duplicates(
+        session,
+        Follow,
+        {"priority_id": priority.id, "user_id": user.id, "created_at": utcnow()},
+        ["priority_id", "user_id"],
+    )
+    return created is not None
+
+
+def unfollow(session: Session, priority: Priority, user: User) -> None:
+    """Stop following a priority."""
+    found = session.scalar(
+        select(Follow).where(Follow.priority_id == priority.id, Follow.user_id == user.id)
+    )
+    if found is not None:
+        session.delete(found)
+        session.flush()
+
+
+def is_following(session: Session, priority: Priority, user: User | None) -> bool:
+    """Whether the user follows the priority."""
+    if user is None:
+        return False
+    query = select(Follow.id).where(Follow.priority_id == priority.id, Follow.user_id == user.id)
+    return session.scalar(query) is not None
+
+
+def has_supported(session: Session, priority: Priority, user: User | None) -> bool:
+    """Whether the user has supported the priority."""
+    if user is None:
+        return False
+    query = select(Support.id).where(Support.priority_id == priority.id, Support.user_id == user.id)
+    return session.scalar(query) is not None
+
+
+def archive_stale(session: Session, now: datetime, *, months: int) -> int:
+    """Archive published priorities that did not succeed within `months`; returns how many."""
+    cutoff = now - timedelta(days=round(months * 365.25 / 12))
+    result = session.execute(
+        update(Priority)
+        .where(Priority.status == "published", Priority.published_at < cutoff)
+        .values(status="archived", archived_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount or 0

@@ -1,0 +1,30 @@
+"""The scheduled job: every date-driven change, each step committed on its own."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from massline.priorities.service import archive_stale
+
+TickStep = Callable[[Session, datetime, Mapping[str, Any]], int]
+
+
+def _archive(session: Session, now: datetime, config: Mapping[str, Any]) -> int:
+    return archive_stale(session, now, months=int(config["MASSLINE_ARCHIVE_MONTHS"]))
+
+
+# Later features append their steps here (stage dates, report reminders, outbox delivery).
+STEPS: dict[str, TickStep] = {"archived": _archive}
+
+
+def run_tick(session: Session, now: datetime, config: Mapping[str, Any]) -> dict[str, int]:
+    """Run every step at `now`; returns what each step did."""
+    done: dict[str, int] = {}
+    for name, step in STEPS.items():
+        done[name] = step(session, now, config)
+        session.commit()
+    return done
