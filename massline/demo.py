@@ -9,6 +9,7 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
+from werkzeug.security import generate_password_hash
 
 from massline.accounts.models import User
 from massline.accounts.service import create_user, grant_role
@@ -75,11 +76,14 @@ def load_demo(
             phone=f"1390000{i:04d}",
             display_name=f"居民{i:03d}",
             home_code=counties[i % len(counties)].code,
-            password=DEMO_PASSWORD,
             verified=True,
         )
         for i in range(120)
     ]
+    # One deliberate slow hash, shared: the demo citizens all use the same password.
+    shared_hash = generate_password_hash(DEMO_PASSWORD)
+    for citizen in citizens:
+        citizen.password_hash = shared_hash
     made = supports = 0
     for row in _messages(data_dir, priorities):
         author = rng.choice(citizens)

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from massline.localities.service import get_locality, in_subtree
 from massline.models_common import utcnow
 from massline.priorities.models import Category, Priority, Support
-from massline.text import search_tokens
+from massline.text import search_tokens, tokenize
 
 SORTS = ("newest", "supports", "hot")
 PUBLIC_STATUSES = (
@@ -120,7 +120,8 @@ def similar_titles(
     session: Session, title: str, *, limit: int = 5, exclude_id: int | None = None
 ) -> list[Priority]:
     """Published priorities sharing the most search tokens with a title being typed."""
-    tokens = [t for t in search_tokens(title) if len(t) > 1][:8]
+    # Content words only: particles and place names say nothing about the topic.
+    tokens = list(dict.fromkeys(tokenize(title)))[:8]
     if not tokens:
         return []
     matches = [
