@@ -109,3 +109,25 @@ def app(_session_app: Flask) -> Iterator[Flask]:
 def client(app: Flask) -> FlaskClient:
     """A test client (cookies kept between its requests)."""
     return app.test_client()
+
+
+@pytest.fixture(scope="session")
+def live_server(_session_app: Flask) -> Iterator[str]:
+    """The session app served over real HTTP on 127.0.0.1 (same database); yields the base URL.
+
+    Tests that use it must also depend on `app`, so their rows are emptied afterwards.
+    """
+    import threading
+
+    from werkzeug.serving import make_server
+
+    # Port 0: the OS picks a free port, so parallel runs never collide.
+    server = make_server("127.0.0.1", 0, _session_app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join(timeout=10)
+        server.server_close()
