@@ -1,0 +1,1 @@
+"""One-month feasibility reports: the public, dated answer to every successful priority."""
