@@ -15,6 +15,9 @@ from massline.errors import ValidationError
 # C0/C1 controls other than tab and newline, plus the replacement character that a
 # broken encoding leaves behind.
 _FORBIDDEN = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffd]")
+# Ids and counts are 32-bit INTEGER columns: a bigger number can never match a row,
+# and handing it to the database fails there (OverflowError, NumericValueOutOfRange).
+DB_INT_MAX = 2**31 - 1
 
 
 def request_data() -> Mapping[str, Any]:
@@ -103,7 +106,9 @@ class Fields:
                 self.errors[name] = _l("This field must be a whole number.")
                 return None
             raw = int(raw.strip())
-        if (minimum is not None and raw < minimum) or (maximum is not None and raw > maximum):
+        minimum = -DB_INT_MAX - 1 if minimum is None else minimum
+        maximum = DB_INT_MAX if maximum is None else min(maximum, DB_INT_MAX)
+        if not minimum <= raw <= maximum:
             self.errors[name] = _l("This number is out of range.")
             return None
         return raw
