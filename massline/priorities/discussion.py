@@ -11,6 +11,7 @@ from massline.accounts.models import User
 from massline.accounts.service import has_role, require_role
 from massline.errors import Conflict, Forbidden, NotFound, Unauthorized
 from massline.models_common import utcnow
+from massline.parsing import DB_INT_MAX
 from massline.priorities.models import Comment, Flag, Priority
 from massline.priorities.schemas import CommentInput
 
@@ -64,7 +65,8 @@ def comment_threads(
 
 def _target(session: Session, target_type: str, target_id: int) -> Priority | Comment:
     model = {"priority": Priority, "comment": Comment}.get(target_type)
-    found = session.get(model, target_id) if model else None
+    # Ids beyond the INTEGER range (a URL can carry any digits) cannot exist.
+    found = session.get(model, target_id) if model and 0 < target_id <= DB_INT_MAX else None
     if found is None:
         raise NotFound()
     return found

@@ -17,6 +17,7 @@ from massline.errors import Conflict, Forbidden, NotFound, Unauthorized, Validat
 from massline.localities.models import Locality
 from massline.localities.service import get_locality
 from massline.models_common import utcnow
+from massline.parsing import DB_INT_MAX
 from massline.priorities.models import SUPPORTABLE, Category, Follow, Priority, Support
 from massline.priorities.schemas import PriorityInput, RetireInput
 from massline.text import search_tokens
@@ -38,7 +39,8 @@ class ThresholdRule:
 
 def get_priority(session: Session, priority_id: int, viewer: User | None = None) -> Priority:
     """A priority the viewer may see: drafts only to their author, hidden ones to moderators."""
-    priority = session.get(Priority, priority_id)
+    # Ids beyond the INTEGER range (a URL can carry any digits) cannot exist.
+    priority = session.get(Priority, priority_id) if 0 < priority_id <= DB_INT_MAX else None
     if priority is None:
         raise NotFound()
     if priority.status == "draft" and not _is_author(priority, viewer):
