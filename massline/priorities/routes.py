@@ -23,6 +23,7 @@ from massline.accounts.current import current_user, signed_in
 from massline.accounts.service import has_role
 from massline.errors import DomainError
 from massline.extensions import db
+from massline.parsing import Fields
 from massline.priorities import discussion, queries, schemas, service
 from massline.priorities.api import list_args, threshold_rule
 from massline.priorities.models import RETIRE_REASONS, Category
@@ -195,9 +196,12 @@ def retire(priority_id: int) -> object:
 @bp.post("/flag/<any(priority, comment):target_type>/<int:target_id>")
 def flag(target_type: str, target_id: int) -> object:
     """Report an item from the page."""
-    discussion.flag(
-        db.session, signed_in(), target_type, target_id, request.form.get("reason", "")[:200]
-    )
+    user = signed_in()
+    # The same rules as the API: a reason is optional, but never over-long or control text.
+    fields = Fields(request.form)
+    reason = fields.optional_text("reason", max_length=200) or ""
+    fields.check()
+    discussion.flag(db.session, user, target_type, target_id, reason)
     db.session.commit()
     flash(_("Thank you. A moderator will look at it."))
     return redirect(request.referrer or url_for("priorities.index"))
@@ -219,7 +223,11 @@ def moderation() -> object:
 @bp.post("/moderation/<any(priority, comment):target_type>/<int:target_id>")
 def moderate(target_type: str, target_id: int) -> object:
     """Hide or restore from the queue or the page."""
-    hide = request.form.get("action") == "hide"
-    discussion.moderate(db.session, signed_in(), target_type, target_id, hide=hide)
+    user = signed_in()
+    # Anything but an explicit hide or restore is refused, not taken as a restore.
+    fields = Fields(request.form)
+    action = fields.choice("action", ("hide", "restore"))
+    fields.check()
+    discussion.moderate(db.session, user, target_type, target_id, hide=action == "hide")
     db.session.commit()
     return redirect(request.referrer or url_for("priorities.moderation"))
