@@ -7,6 +7,7 @@ import hmac
 import logging
 import re
 import secrets
+import unicodedata
 from datetime import datetime, timedelta
 
 from flask_babel import lazy_gettext as _l
@@ -22,14 +23,16 @@ from massline.models_common import utcnow
 from massline.notifications.sms import SmsSender
 
 log = logging.getLogger(__name__)
-_PHONE = re.compile(r"1[3-9]\d{9}")
+_PHONE = re.compile(r"1[3-9][0-9]{9}")
 # A hash to compare against when the phone is unknown, so timing does not reveal accounts.
 _DUMMY_HASH = generate_password_hash("not-a-real-password")
 
 
 def normalise_phone(raw: str) -> str:
     """A mainland mobile number as 11 digits; accepts spaces, dashes and +86."""
-    digits = re.sub(r"[\s\-()]", "", raw or "")
+    # NFKC turns full-width digits typed with a Chinese IME into ASCII; the ASCII-only
+    # pattern then refuses every other script's digits, which `\d` would let through.
+    digits = re.sub(r"[\s\-()]", "", unicodedata.normalize("NFKC", raw or ""))
     if digits.startswith("+86"):
         digits = digits[3:]
     elif digits.startswith("0086"):
