@@ -41,12 +41,14 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from massline.accounts import routes as accounts_routes
     from massline.localities import routes as localities_routes
     from massline.priorities import routes as priorities_routes
+    from massline.themes import routes as themes_routes
 
     current.init_app(app)
     app.register_blueprint(web.bp)
     app.register_blueprint(accounts_routes.bp)
     app.register_blueprint(localities_routes.bp)
     app.register_blueprint(priorities_routes.bp)
+    app.register_blueprint(themes_routes.bp)
     api.init_app(app)
     cli.init_app(app)
     return app

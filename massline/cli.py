@@ -125,5 +125,7 @@ def tick_command(now: datetime) -> None:
 
 def init_app(app: Flask) -> None:
     """Register the commands."""
-    for command in (setup_command, tick_command, users_cli, priorities_cli):
+    from massline.themes.cli import themes_cli
+
+    for command in (setup_command, tick_command, users_cli, priorities_cli, themes_cli):
         app.cli.add_command(command)

@@ -31,5 +31,6 @@ def init_app(app: Flask) -> None:
     from massline.accounts import api as _accounts  # noqa: F401
     from massline.localities import api as _localities  # noqa: F401
     from massline.priorities import api as _priorities  # noqa: F401
+    from massline.themes import api as _themes  # noqa: F401
 
     app.register_blueprint(bp)

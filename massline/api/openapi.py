@@ -52,6 +52,9 @@ OPERATIONS: tuple[tuple[str, str, str, dict[str, Any] | None, str], ...] = (
     ("post", "/flags", "Report an item to moderators",
      {"target_type": "string", "target_id": "integer", "reason": "string"}, "201"),
     ("post", "/moderation/{target_type}/{id}/{action}", "Hide or restore (moderators)", None, "200"),
+    ("get", "/themes", "Themes of a scope (?locality=)", None, "200"),
+    ("get", "/themes/hot", "Themes by recent growth (?locality=&days=)", None, "200"),
+    ("get", "/themes/{id}", "One theme with trend and localities", None, "200"),
     ("get", "/openapi.json", "This document", None, "200"),
 )  # fmt: skip
 

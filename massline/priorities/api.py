@@ -15,6 +15,7 @@ from massline.extensions import db
 from massline.parsing import Fields, request_data
 from massline.priorities import discussion, queries, schemas, service
 from massline.priorities.models import Category, Priority
+from massline.themes.service import theme_id_for
 
 
 def threshold_rule() -> service.ThresholdRule:
@@ -44,7 +45,7 @@ def priority_dict(priority: Priority) -> dict[str, Any]:
         "offline_supports": priority.offline_supports,
         "threshold": priority.threshold,
         "comments": priority.comments_count,
-        "theme_id": None,
+        "theme_id": theme_id_for(db.session, priority.id),
         "author": priority.author.display_name,
         "assisted": priority.is_assisted,
         "created_at": priority.created_at.isoformat(),

@@ -12,6 +12,7 @@ from massline.localities.service import get_locality, in_subtree
 from massline.models_common import utcnow
 from massline.priorities.models import Category, Priority, Support
 from massline.text import search_tokens, tokenize
+from massline.themes.models import PriorityTheme
 
 SORTS = ("newest", "supports", "hot")
 PUBLIC_STATUSES = (
@@ -86,6 +87,9 @@ def filtered(session: Session, query: ListQuery) -> Select:
         statement = statement.join(Category).where(Category.slug == query.category)
     if query.q and query.q.strip():
         statement = statement.where(text_condition(session, query.q))
+    if query.theme is not None:
+        members = select(PriorityTheme.priority_id).where(PriorityTheme.theme_id == query.theme)
+        statement = statement.where(Priority.id.in_(members))
     return statement
 
 

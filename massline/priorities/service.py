@@ -20,7 +20,7 @@ from massline.models_common import utcnow
 from massline.parsing import DB_INT_MAX
 from massline.priorities.models import SUPPORTABLE, Category, Follow, Priority, Support
 from massline.priorities.schemas import PriorityInput, RetireInput
-from massline.text import search_tokens
+from massline.text import analyse
 
 
 @dataclass(frozen=True)
@@ -73,9 +73,10 @@ def _category(session: Session, slug: str | None) -> Category | None:
     return found
 
 
-def _index_text(title: str, body: str) -> str:
-    """Space-joined search tokens, padded so a token matches as ' token '."""
-    return " " + " ".join(search_tokens(title + "\n" + body)) + " "
+def _index_text(title: str, body: str) -> tuple[str, str]:
+    """Search text (padded so a token matches as ' token ') and topic tokens, one segmentation."""
+    analysis = analyse(title + "\n" + body)
+    return " " + " ".join(analysis.search_tokens) + " ", " ".join(analysis.tokens)
 
 
 def create_priority(
@@ -110,10 +111,10 @@ def create_priority(
         author_id=author.id,
         entered_by_id=entered_by.id if entered_by else None,
         status="draft",
-        search_text=_index_text(data.title, data.body),
         created_at=now,
         updated_at=now,
     )
+    priority.search_text, priority.tokens = _index_text(data.title, data.body)
     session.add(priority)
     session.flush()
     if not data.draft:
@@ -139,6 +140,9 @@ def publish(
     priority.published_at = now or utcnow()
     priority.threshold = rule.for_locality(priority.locality)
     session.flush()
+    from massline.themes.service import assign_on_arrival  # late: themes imports priorities
+
+    assign_on_arrival(session, priority)
     return priority
 
 
@@ -161,7 +165,7 @@ def edit_priority(
     priority.title = data.title
     priority.body = data.body
     priority.category = _category(session, data.category)
-    priority.search_text = _index_text(data.title, data.body)
+    priority.search_text, priority.tokens = _index_text(data.title, data.body)
     priority.updated_at = utcnow()
     session.flush()
     return priority
