@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from flask import (
     Blueprint,
     current_app,
@@ -25,11 +27,14 @@ from massline.parsing import Fields
 from massline.priorities.models import Priority
 
 bp = Blueprint("accounts", __name__)
+_LOCAL_PATH = re.compile(r"/(?![/\\])[^\\\x00-\x1f\x7f]*")
 
 
 def _safe_next(target: str | None) -> str:
     """Only local paths are allowed as a redirect after sign-in."""
-    if target and target.startswith("/") and not target.startswith("//"):
+    # Browsers read "/\host" as "//host" and drop tabs and newlines ("/\t/host"), so
+    # backslashes and control characters are refused along with "//".
+    if target and _LOCAL_PATH.fullmatch(target):
         return target
     return url_for("web.home")
 
