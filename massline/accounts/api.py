@@ -7,6 +7,7 @@ from flask import current_app, jsonify, request
 from massline.accounts import schemas, service
 from massline.accounts.current import signed_in
 from massline.api import bp
+from massline.errors import DomainError
 from massline.extensions import db, limiter
 from massline.notifications.sms import sender_for
 from massline.parsing import Fields, request_data
@@ -72,12 +73,18 @@ def resend_code() -> object:
 def verify() -> object:
     """Confirm the phone number with the code."""
     data = schemas.parse_code_check(request_data())
-    user = service.verify_code(
-        db.session,
-        data.phone,
-        data.code,
-        max_attempts=current_app.config["MASSLINE_CODE_MAX_ATTEMPTS"],
-    )
+    try:
+        user = service.verify_code(
+            db.session,
+            data.phone,
+            data.code,
+            max_attempts=current_app.config["MASSLINE_CODE_MAX_ATTEMPTS"],
+        )
+    except DomainError:
+        # Keep the counted wrong attempt: the error handler rolls back, which would
+        # otherwise allow unlimited guesses.
+        db.session.commit()
+        raise
     db.session.commit()
     return jsonify({"id": user.id, "verified": True})
 
