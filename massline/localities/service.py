@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
@@ -145,7 +146,7 @@ def get_locality(session: Session, code: str) -> Locality:
     """The locality with this code, or NotFound."""
     locality = session.get(Locality, code) if isinstance(code, str) else None
     if locality is None:
-        raise NotFound(fields={"locality_code": "unknown locality"})
+        raise NotFound(fields={"locality_code": _l("No such locality.")})
     return locality
 
 
