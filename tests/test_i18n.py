@@ -23,8 +23,9 @@ TRANSLATIONS = ROOT / "massline" / "translations"
 # Babel expands the app's "zh_CN" to zh_Hans_CN and gettext looks for that folder (or "zh"),
 # never "zh_CN": a zh_CN folder is silently ignored and every page falls back to English.
 ZH_PO = TRANSLATIONS / "zh_Hans_CN" / "LC_MESSAGES" / "messages.po"
-# `%(name)s` and bare `%s`/`%d`; `%%` is a literal percent sign, not a placeholder.
-PLACEHOLDER = re.compile(r"%(?:\((\w+)\))?[sdif]")
+# Every %-token: `%(name)s`, bare `%s`, the escaped `%%` and a lone `%`. Templates always
+# %-format their strings, so a translation that drops `%%` or adds a lone `%` breaks the page.
+PERCENT_TOKEN = re.compile(r"%(?:\(\w+\))?[-#0 +]?\d*(?:\.\d+)?[sdifr%]|%")
 ENGLISH = "en-US,en;q=0.9"
 CHINESE = "zh-CN,zh;q=0.9,en;q=0.5"
 
@@ -48,6 +49,12 @@ def extracted_messages() -> dict[tuple[str | None, str], tuple[str, ...]]:
     return found
 
 
+@pytest.fixture(scope="module")
+def extracted() -> dict[tuple[str | None, str], tuple[str, ...]]:
+    """The source strings, extracted once for the tests below (it walks every file)."""
+    return extracted_messages()
+
+
 def load_catalog(path: Path) -> Catalog:
     """A .po catalog as babel reads it."""
     with path.open("rb") as fh:
@@ -55,13 +62,15 @@ def load_catalog(path: Path) -> Catalog:
 
 
 def placeholders(text: str) -> list[str]:
-    """The sorted %-placeholders of a message (named by name, bare ones as '')."""
-    return sorted(m.group(1) or "" for m in PLACEHOLDER.finditer(text.replace("%%", "")))
+    """The sorted %-tokens of a message; a translation must keep exactly the same ones."""
+    return sorted(PERCENT_TOKEN.findall(text))
 
 
-def test_extraction_finds_the_strings_of_python_and_every_template_folder() -> None:
+def test_extraction_finds_the_strings_of_python_and_every_template_folder(
+    extracted: dict[tuple[str | None, str], tuple[str, ...]],
+) -> None:
     """If babel.cfg missed a kind of source, the next test would pass vacuously."""
-    found = extracted_messages()
+    found = extracted
     files = {loc.rsplit(":", 1)[0] for locs in found.values() for loc in locs}
     assert any(name.endswith(".py") for name in files)
     # Lazy `_l` strings at import time and `_()` calls in templates both count.
@@ -75,11 +84,13 @@ def test_extraction_finds_the_strings_of_python_and_every_template_folder() -> N
     assert templates <= files, f"templates babel.cfg does not reach: {sorted(templates - files)}"
 
 
-def test_every_source_string_has_a_chinese_translation() -> None:
+def test_every_source_string_has_a_chinese_translation(
+    extracted: dict[tuple[str | None, str], tuple[str, ...]],
+) -> None:
     """A new `_()`/`_l()` string without a zh_CN msgstr fails here, naming string and place."""
     catalog = load_catalog(ZH_PO)
     problems = []
-    for (context, msgid), locations in sorted(extracted_messages().items(), key=str):
+    for (context, msgid), locations in sorted(extracted.items(), key=str):
         where = ", ".join(locations[:3])
         entry = catalog.get(msgid, context)
         if entry is None:
