@@ -238,7 +238,7 @@ def _fit(
 def _theme_ids(session: Session, build_id: int) -> dict[int, int]:
     """Model theme number → Theme.id for a build."""
     rows = session.execute(select(Theme.number, Theme.id).where(Theme.build_id == build_id))
-    return dict(rows)
+    return {number: theme_id for number, theme_id in rows}  # noqa: C416 (Rows, not pairs)
 
 
 def _insert_assignments(session: Session, rows: list[dict[str, Any]]) -> None:
