@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import csv
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import click
+from flask import current_app
 from flask.cli import AppGroup
 
 from massline.errors import DomainError
@@ -48,6 +50,18 @@ class _Bars:
             self.bar = None
 
 
+@contextmanager
+def _build_errors(bars: _Bars) -> Iterator[None]:
+    """Close the progress bar; turn domain errors into a clean CLI failure."""
+    try:
+        yield
+    except DomainError as error:
+        db.session.rollback()
+        raise click.ClickException(str(error.message)) from error
+    finally:
+        bars.close()
+
+
 @themes_cli.command("build")
 @click.option("--scope", default=NATION_CODE, show_default=True, help="Locality code of the scope.")
 @click.option("--n-themes", type=click.IntRange(1, 500), help="Fixed number of themes.")
@@ -55,7 +69,9 @@ class _Bars:
 def build_command(scope: str, n_themes: int | None, batch_size: int) -> None:
     """Rebuild the themes of a scope from stored tokens; continues a build that died."""
     bars = _Bars()
-    try:
+    # Domain errors carry lazy translated messages, and massline.i18n.select_locale reads the
+    # request: give them one (default locale) until the selector handles the CLI itself.
+    with current_app.test_request_context(), _build_errors(bars):
         build = service.build_themes(
             db.session,
             scope,
@@ -64,12 +80,7 @@ def build_command(scope: str, n_themes: int | None, batch_size: int) -> None:
             progress=bars,
             checkpoint=db.session.commit,
         )
-    except DomainError as error:
-        db.session.rollback()
-        raise click.ClickException(str(error.message)) from error
-    finally:
-        bars.close()
-    db.session.commit()
+        db.session.commit()
     click.echo(
         f"build {build.id}: {build.n_themes} themes over {build.n_priorities} priorities "
         f"(scope {build.scope_code})"
