@@ -39,6 +39,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from massline import api, cli, web
     from massline.accounts import current
     from massline.accounts import routes as accounts_routes
+    from massline.feasibility import routes as feasibility_routes
     from massline.localities import routes as localities_routes
     from massline.priorities import routes as priorities_routes
     from massline.themes import routes as themes_routes
@@ -49,6 +50,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(localities_routes.bp)
     app.register_blueprint(priorities_routes.bp)
     app.register_blueprint(themes_routes.bp)
+    app.register_blueprint(feasibility_routes.bp)
     api.init_app(app)
     cli.init_app(app)
     return app

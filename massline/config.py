@@ -35,6 +35,10 @@ class Defaults:
     MASSLINE_THRESHOLD_RATES: dict[str, float] = {}
     MASSLINE_REPORT_DUE_MONTHS = 1
     MASSLINE_ARCHIVE_MONTHS = 12
+    # Chengdu's rule: accepted by residents above 80% satisfaction with enough ratings.
+    MASSLINE_ACCEPTANCE_RATE = 0.8
+    MASSLINE_ACCEPTANCE_MIN_RATINGS = 20
+    MASSLINE_UPLOAD_MAX_BYTES = 3 * 1024 * 1024
     MASSLINE_PAGE_SIZE = 20
     MASSLINE_SMS_SENDER = "outbox"
     MASSLINE_CODE_TTL_MINUTES = 10

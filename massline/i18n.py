@@ -34,6 +34,23 @@ ROLE_LABELS = {
     "planner": _l("Central planner"),
     "admin": _l("Administrator"),
 }
+REPORT_STATUS_LABELS = {
+    "open": _l("Awaiting the officials"),
+    "draft": _l("Being written"),
+    "published": _l("Published"),
+}
+CHOICE_LABELS = {
+    "lawful": _l("Lawful"),
+    "needs_rule_change": _l("Needs a change of rules"),
+    "unlawful": _l("Unlawful"),
+    "feasible": _l("Feasible"),
+    "partly": _l("Partly feasible"),
+    "not_feasible": _l("Not feasible"),
+    "adopt": _l("Adopt"),
+    "pilot": _l("Pilot first"),
+    "decline": _l("Decline"),
+    "defer": _l("Defer"),
+}
 LEVEL_LABELS = {
     "nation": _l("Nation"),
     "province": _l("Province"),
@@ -77,6 +94,8 @@ def init_app(app: Flask) -> None:
         retire_label=lambda key: RETIRE_LABELS.get(key, key),
         role_label=lambda key: ROLE_LABELS.get(key, key),
         level_label=lambda key: LEVEL_LABELS.get(key, key),
+        report_status_label=lambda key: REPORT_STATUS_LABELS.get(key, key),
+        choice_label=lambda key: CHOICE_LABELS.get(key, key or "—"),
     )
 
     @app.context_processor

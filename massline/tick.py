@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from massline.feasibility.service import open_reports, send_notices
 from massline.priorities.service import archive_stale
 
 TickStep = Callable[[Session, datetime, Mapping[str, Any]], int]
@@ -17,8 +18,20 @@ def _archive(session: Session, now: datetime, config: Mapping[str, Any]) -> int:
     return archive_stale(session, now, months=int(config["MASSLINE_ARCHIVE_MONTHS"]))
 
 
-# Later features append their steps here (stage dates, report reminders, outbox delivery).
-STEPS: dict[str, TickStep] = {"archived": _archive}
+def _open_reports(session: Session, now: datetime, config: Mapping[str, Any]) -> int:
+    return open_reports(session, now, months=int(config["MASSLINE_REPORT_DUE_MONTHS"]))
+
+
+def _report_notices(session: Session, now: datetime, config: Mapping[str, Any]) -> int:
+    return send_notices(session, now)
+
+
+# Order matters: reports open before their reminders are considered.
+STEPS: dict[str, TickStep] = {
+    "archived": _archive,
+    "reports_opened": _open_reports,
+    "report_notices": _report_notices,
+}
 
 
 def run_tick(session: Session, now: datetime, config: Mapping[str, Any]) -> dict[str, int]:

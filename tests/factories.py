@@ -79,3 +79,27 @@ def sign_in(client: FlaskClient, user: User) -> str:
         session["csrf_token"] = raw
     secret = client.application.config["SECRET_KEY"]
     return URLSafeTimedSerializer(secret, salt="wtf-csrf-token").dumps(raw)
+
+
+def make_report(*, decision: str = "adopt", publish: bool = True, official: User | None = None):  # noqa: ANN201
+    """A report opened for a fresh successful priority, published with `decision` by default."""
+    from datetime import UTC, datetime
+
+    from massline.feasibility.schemas import ReportInput
+    from massline.feasibility.service import open_reports, publish_report, report_for, update_report
+    from massline.priorities.service import mark_successful
+
+    priority = make_priority()
+    now = datetime.now(UTC)
+    mark_successful(db.session, priority.id, now)
+    open_reports(db.session, now, months=1)
+    report = report_for(db.session, "priority", priority.id)
+    if publish:
+        official = official or make_user(roles=(("official", priority.locality_code),))
+        values = {"legality": "lawful", "feasibility": "feasible", "decision": decision}
+        if decision == "decline":
+            values["decision_reasons"] = "超出权限"
+        update_report(db.session, report, official, ReportInput(values))
+        publish_report(db.session, report, official)
+    db.session.commit()
+    return report

@@ -1,0 +1,365 @@
+"""Opening, writing, publishing and chasing feasibility reports."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import and_, func, or_, select
+from sqlalchemy.orm import Session
+
+from massline.accounts.models import Role, User
+from massline.accounts.service import require_role
+from massline.errors import Conflict, NotFound, ValidationError
+from massline.feasibility.clock import CHINA, due_at
+from massline.feasibility.models import Report, ReportNotice, ReportRevision
+from massline.feasibility.schemas import ReportInput
+from massline.localities.models import Locality
+from massline.localities.service import in_subtree
+from massline.models_common import utcnow
+from massline.notifications.models import OutboxMessage
+from massline.priorities.models import Follow, Priority, Support
+from massline.sql import insert_ignoring_duplicates
+
+OFFICIAL = "official"
+# Priorities in these statuses have qualified for a report.
+QUALIFIED = ("successful", "answered", "adopted", "piloted", "declined", "implemented", "evaluated")
+CONTENT_FIELDS = (
+    "legality",
+    "legal_basis",
+    "feasibility",
+    "feasibility_explanation",
+    "cost_estimate",
+    "cost_low",
+    "cost_high",
+    "cost_breakdown",
+    "duration_months",
+    "department",
+    "decision",
+    "decision_reasons",
+)
+DECISION_STATUS = {
+    "adopt": "adopted",
+    "pilot": "piloted",
+    "decline": "declined",
+    "defer": "answered",
+}
+
+
+def open_reports(session: Session, now: datetime, *, months: int) -> int:
+    """Open a report for every successful priority that has none; returns how many."""
+    has_report = (
+        select(Report.id)
+        .where(Report.subject_type == "priority", Report.subject_id == Priority.id)
+        .exists()
+    )
+    waiting = select(
+        Priority.id, Priority.locality_code, Priority.province_code, Priority.successful_at
+    ).where(Priority.status.in_(QUALIFIED), ~has_report)
+    opened = 0
+    for priority_id, locality_code, province_code, successful_at in session.execute(waiting).all():
+        opened_at = successful_at or now
+        created = insert_ignoring_duplicates(
+            session,
+            Report,
+            {
+                "subject_type": "priority",
+                "subject_id": priority_id,
+                "locality_code": locality_code,
+                "province_code": province_code,
+                "status": "open",
+                "opened_at": opened_at,
+                "due_at": due_at(opened_at, months=months),
+                "cost_breakdown": [],
+                "updated_at": now,
+            },
+            ["subject_type", "subject_id"],
+        )
+        opened += created is not None
+    return opened
+
+
+def get_report(session: Session, report_id: int) -> Report:
+    """A report by id, or NotFound."""
+    report = session.get(Report, report_id)
+    if report is None:
+        raise NotFound()
+    return report
+
+
+def report_for(session: Session, subject_type: str, subject_id: int) -> Report | None:
+    """The report on a subject, if one was opened."""
+    query = select(Report).where(
+        Report.subject_type == subject_type, Report.subject_id == subject_id
+    )
+    return session.scalar(query)
+
+
+def is_overdue(report: Report, now: datetime) -> bool:
+    """Past due and not yet published."""
+    return report.published_at is None and now >= report.due_at
+
+
+def update_report(session: Session, report: Report, user: User, data: ReportInput) -> Report:
+    """Officials in scope write the report; a published one changes only by a new revision."""
+    require_role(user, OFFICIAL, report.locality)
+    for name, value in data.values.items():
+        setattr(report, name, value)
+    if report.status == "open":
+        report.status = "draft"
+    report.updated_by_id = user.id
+    report.updated_at = utcnow()
+    session.flush()
+    return report
+
+
+def _content(report: Report) -> dict[str, Any]:
+    content = {name: getattr(report, name) for name in CONTENT_FIELDS}
+    for name in ("cost_estimate", "cost_low", "cost_high"):
+        if content[name] is not None:
+            content[name] = str(content[name])
+    return content
+
+
+def _check_complete(report: Report) -> None:
+    missing = {
+        name: _l("This field is required.")
+        for name in ("legality", "feasibility", "decision")
+        if not getattr(report, name)
+    }
+    if report.decision == "decline" and not report.decision_reasons:
+        missing["decision_reasons"] = _l("Declining needs reasons.")
+    if missing:
+        raise ValidationError(_l("The report is not complete."), fields=missing)
+
+
+def publish_report(
+    session: Session,
+    report: Report,
+    user: User,
+    *,
+    note: str | None = None,
+    now: datetime | None = None,
+) -> Report:
+    """Publish (or publish a corrected revision), move the priority on, tell its people."""
+    require_role(user, OFFICIAL, report.locality)
+    _check_complete(report)
+    now = now or utcnow()
+    if report.status == "published" and session.scalar(
+        select(ReportRevision.content).where(
+            ReportRevision.report_id == report.id, ReportRevision.revision == report.revision
+        )
+    ) == _content(report):
+        raise Conflict(_l("Nothing changed since the last published revision."))
+    report.revision += 1
+    report.status = "published"
+    report.published_at = report.published_at or now
+    session.add(
+        ReportRevision(
+            report_id=report.id,
+            revision=report.revision,
+            content=_content(report),
+            note=note,
+            published_by_id=user.id,
+            published_at=now,
+        )
+    )
+    if report.subject_type == "priority":
+        # Fresh from the database: supports move the status with bulk UPDATEs.
+        priority = session.get(Priority, report.subject_id, populate_existing=True)
+        if priority is not None and priority.status in QUALIFIED:
+            priority.status = DECISION_STATUS[report.decision or "defer"]
+        _notify_people(session, report, priority, now)
+    session.flush()
+    return report
+
+
+def _notify_people(
+    session: Session, report: Report, priority: Priority | None, now: datetime
+) -> None:
+    """Tell the author, supporters and followers, once per revision."""
+    created = insert_ignoring_duplicates(
+        session,
+        ReportNotice,
+        {"report_id": report.id, "kind": "published", "revision": report.revision, "sent_at": now},
+        ["report_id", "kind", "revision"],
+    )
+    if created is None or priority is None:
+        return
+    people = (
+        select(Support.user_id)
+        .where(Support.priority_id == priority.id)
+        .union(
+            select(Follow.user_id).where(Follow.priority_id == priority.id),
+            select(Priority.author_id).where(Priority.id == priority.id),
+        )
+    )
+    title = priority.title
+    for user_id in session.scalars(people):
+        session.add(
+            OutboxMessage(
+                channel="inapp",
+                user_id=user_id,
+                recipient=str(user_id),
+                subject="可行性报告已公布",
+                body=f"您关心的诉求“{title}”的可行性报告已公布（第 {report.revision} 版）。",
+                created_at=now,
+            )
+        )
+
+
+def officials_for(session: Session, locality_code: str) -> list[int]:
+    """Ids of officials whose scope contains the locality."""
+    codes = {"000000", locality_code[:2] + "0000", locality_code[:4] + "00", locality_code}
+    query = select(Role.user_id).where(Role.role == OFFICIAL, Role.scope_code.in_(codes)).distinct()
+    return list(session.scalars(query))
+
+
+def _parent_code(code: str) -> str:
+    if code.endswith("0000"):
+        return "000000"
+    if code.endswith("00"):
+        return code[:2] + "0000"
+    return code[:4] + "00"
+
+
+@dataclass(frozen=True)
+class NoticeRule:
+    """Which unpublished reports get a notice of this kind at `now`."""
+
+    kind: str
+    lower: timedelta | None  # due_at > now + lower
+    upper: timedelta  # due_at <= now + upper
+
+
+NOTICE_RULES = (
+    NoticeRule("remind_7d", timedelta(days=1), timedelta(days=7)),
+    NoticeRule("remind_1d", timedelta(0), timedelta(days=1)),
+    NoticeRule("overdue", None, timedelta(0)),
+    NoticeRule("escalate", None, timedelta(days=-7)),
+)
+MESSAGES = {
+    "remind_7d": "提醒：诉求“{title}”的可行性报告将于 7 天后到期（{due}）。",
+    "remind_1d": "提醒：诉求“{title}”的可行性报告明天到期（{due}）。",
+    "overdue": "诉求“{title}”的可行性报告已逾期（应于 {due} 前公布）。",
+    "escalate": "督办：{place}诉求“{title}”的可行性报告逾期已超过 7 天（应于 {due} 前公布）。",
+}
+
+
+def send_notices(session: Session, now: datetime) -> int:
+    """Reminders, overdue notices and escalations that are due; each is sent once."""
+    sent = 0
+    for rule in NOTICE_RULES:
+        notice_exists = (
+            select(ReportNotice.id)
+            .where(ReportNotice.report_id == Report.id, ReportNotice.kind == rule.kind)
+            .exists()
+        )
+        conditions = [
+            Report.status != "published",
+            Report.due_at <= now + rule.upper,
+            ~notice_exists,
+        ]
+        if rule.lower is not None:
+            conditions.append(Report.due_at > now + rule.lower)
+        for report in session.scalars(
+            select(Report).where(*conditions).execution_options(yield_per=500)
+        ):
+            sent += _send_notice(session, report, rule.kind, now)
+    return sent
+
+
+def _send_notice(session: Session, report: Report, kind: str, now: datetime) -> int:
+    created = insert_ignoring_duplicates(
+        session,
+        ReportNotice,
+        {"report_id": report.id, "kind": kind, "revision": 0, "sent_at": now},
+        ["report_id", "kind", "revision"],
+    )
+    if created is None:  # another tick got there first
+        return 0
+    scope = _parent_code(report.locality_code) if kind == "escalate" else report.locality_code
+    recipients = officials_for(session, scope)
+    if kind == "escalate":
+        # The parent's officials, not the ones who let it slip.
+        own = set(officials_for(session, report.locality_code)) - set(officials_for(session, scope))
+        recipients = [r for r in recipients if r not in own]
+    title = _subject_title(session, report)
+    due = report.due_at.astimezone(CHINA).strftime("%Y-%m-%d")
+    text = MESSAGES[kind].format(title=title, due=due, place=report.locality.name)
+    for user_id in recipients:
+        session.add(
+            OutboxMessage(
+                channel="inapp",
+                user_id=user_id,
+                recipient=str(user_id),
+                subject=text[:200],
+                body=text,
+                created_at=now,
+            )
+        )
+    notice = session.get(ReportNotice, created)
+    notice.recipients = len(recipients)
+    return 1
+
+
+def _subject_title(session: Session, report: Report) -> str:
+    if report.subject_type == "priority":
+        priority = session.get(Priority, report.subject_id)
+        if priority is not None:
+            return priority.title
+    return f"#{report.id}"
+
+
+@dataclass(frozen=True)
+class ReportQuery:
+    """Filters of the report list."""
+
+    status: str | None = None
+    locality: Locality | None = None
+    overdue: bool | None = None
+    page: int = 1
+
+
+def list_reports(
+    session: Session, query: ReportQuery, now: datetime, *, page_size: int
+) -> tuple[list[Report], int]:
+    """A page of reports, most urgent first, and the total."""
+    statement = select(Report)
+    if query.status:
+        statement = statement.where(Report.status == query.status)
+    if query.locality is not None:
+        statement = statement.where(in_subtree(Report.locality_code, query.locality))
+    overdue = and_(Report.published_at.is_(None), Report.due_at <= now)
+    if query.overdue is True:
+        statement = statement.where(overdue)
+    elif query.overdue is False:
+        statement = statement.where(or_(Report.published_at.is_not(None), Report.due_at > now))
+    total = session.scalar(select(func.count()).select_from(statement.subquery())) or 0
+    page = statement.order_by(Report.published_at.is_not(None), Report.due_at, Report.id)
+    page = page.limit(page_size).offset((query.page - 1) * page_size)
+    return list(session.scalars(page).unique()), total
+
+
+def dashboard(session: Session, locality: Locality, now: datetime) -> dict[str, Any]:
+    """Per-locality figures: opened, published on time, overdue now, median days to publish."""
+    rows = session.execute(
+        select(Report.opened_at, Report.due_at, Report.published_at).where(
+            in_subtree(Report.locality_code, locality)
+        )
+    ).all()
+    days = sorted((p - o).total_seconds() / 86400 for o, _d, p in rows if p is not None)
+    median = None
+    if days:
+        middle = len(days) // 2
+        median = days[middle] if len(days) % 2 else (days[middle - 1] + days[middle]) / 2
+    return {
+        "locality": locality.code,
+        "opened": len(rows),
+        "published": len(days),
+        "published_on_time": sum(1 for _o, d, p in rows if p is not None and p < d),
+        "overdue_now": sum(1 for _o, d, p in rows if p is None and now >= d),
+        "median_days_to_publish": None if median is None else round(median, 1),
+    }
