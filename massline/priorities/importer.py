@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from massline.accounts.models import User
 from massline.errors import DomainError
+from massline.parsing import Fields
 from massline.priorities import service
 from massline.priorities.schemas import parse_priority
 
@@ -85,10 +86,10 @@ def import_priorities(
 def _import_row(session: Session, row: dict, entered_by: User, rule: service.ThresholdRule) -> int:
     fields = {name: (row.get(name) or "").strip() for name in (*REQUIRED, "category")}
     data = parse_priority({**fields, "category": fields["category"] or None})
-    offline_raw = (row.get("offline_supports") or "").strip()
-    offline = int(offline_raw) if offline_raw else 0
-    if offline < 0:
-        raise ValueError("offline_supports must not be negative")
+    # The same integer rules as every other input: whole, not negative, fits the column.
+    counts = Fields({"offline_supports": (row.get("offline_supports") or "").strip()})
+    offline = counts.integer("offline_supports", required=False, minimum=0) or 0
+    counts.check()
     when = _submitted_at(row["submitted_at"]) if (row.get("submitted_at") or "").strip() else None
     # The worker entered it; the author on record is the worker too, marked assisted,
     # because a paper form names no account.
