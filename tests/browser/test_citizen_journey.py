@@ -15,7 +15,7 @@ from massline.extensions import db
 from massline.notifications.models import OutboxMessage
 from massline.priorities.models import Priority, Support
 from tests.browser.kit import MOBILE, shoot
-from tests.factories import HOME, make_priority, make_user
+from tests.factories import HOME, NEIGHBOUR, make_priority, make_user
 
 PHONE = "13912345678"
 TITLE = "芙蓉区五一大道人行横道绿灯太短老人过不去"
@@ -174,3 +174,36 @@ def test_sign_in_never_sends_the_browser_off_site(
             assert urlsplit(page.url).netloc == here and urlsplit(page.url).path == "/"
     finally:
         context.close()
+
+
+def test_visitors_who_cannot_act_are_shown_the_way(
+    app: Flask, live_server: str, browser: Any, artifacts: Path
+) -> None:
+    """Signed out: a sign-in link that comes back; living elsewhere: no button, a reason."""
+    priority_id = make_priority(make_user(home_code=HOME)).id
+    outsider = make_user(display_name="天心区居民", home_code=NEIGHBOUR, password="correct horse")
+    phone = outsider.phone
+    db.session.rollback()
+
+    context = browser.new_context(
+        viewport=MOBILE, locale="zh-CN", base_url=live_server, java_script_enabled=False
+    )
+    context.set_default_timeout(10_000)
+    page = context.new_page()
+    try:
+        response = page.goto("/priorities/new")
+        assert response is not None and response.status == 401
+        page.click("#sign-in")
+        page.fill("#phone", phone)
+        page.fill("#password", "correct horse")
+        page.click("#login")
+        page.wait_for_url("**/priorities/new")
+        assert page.locator("#priority-form").is_visible()
+
+        page.goto(f"/priorities/{priority_id}")
+        assert page.locator("#support").count() == 0
+        assert page.locator("#not-eligible").is_visible()
+        shoot(page, artifacts, "08-not-eligible")
+    finally:
+        context.close()
+    assert db.session.scalar(select(func.count()).select_from(Support)) == 0
