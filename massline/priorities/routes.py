@@ -21,7 +21,7 @@ from sqlalchemy import select
 
 from massline.accounts.current import current_user, signed_in
 from massline.accounts.service import has_role
-from massline.errors import DomainError
+from massline.errors import Conflict, DomainError, Forbidden
 from massline.extensions import db
 from massline.parsing import Fields
 from massline.priorities import discussion, queries, schemas, service
@@ -137,6 +137,11 @@ def edit(priority_id: int) -> object:
             db.session.rollback()
             return _form_page(request.form, error, priority), error.status
         return redirect(url_for("priorities.show", priority_id=priority.id))
+    # Refuse up front what the save would refuse, rather than showing a form that cannot work.
+    if user.id not in (priority.author_id, priority.entered_by_id):
+        raise Forbidden(_("Only the author can edit this priority."))
+    if priority.status not in ("draft", "published") or priority.total_supports > 0:
+        raise Conflict(_("A priority cannot be edited once people have supported it."))
     form = {
         "title": priority.title,
         "body": priority.body,
