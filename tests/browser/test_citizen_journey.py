@@ -204,6 +204,10 @@ def test_visitors_who_cannot_act_are_shown_the_way(
         assert page.locator("#support").count() == 0
         assert page.locator("#not-eligible").is_visible()
         shoot(page, artifacts, "08-not-eligible")
+        # Someone else's priority: no edit form that could only fail on saving.
+        response = page.goto(f"/priorities/{priority_id}/edit")
+        assert response is not None and response.status == 403
+        assert page.locator("#priority-form").count() == 0
     finally:
         context.close()
     assert db.session.scalar(select(func.count()).select_from(Support)) == 0
