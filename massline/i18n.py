@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from flask import Flask, g, request, session
-from flask_babel import get_locale
+from flask_babel import get_locale, refresh
 from flask_babel import lazy_gettext as _l
 
 STATUS_LABELS = {
@@ -60,14 +60,16 @@ LEVEL_LABELS = {
 
 
 def select_locale() -> str:
-    """The user's saved choice, then ?lang=, then the browser's preference, then zh_CN."""
+    """?lang= in this request, then the user's saved choice, the session, the browser, zh_CN."""
     supported = ("zh_CN", "en")
+    asked = request.args.get("lang")
+    if asked in supported:
+        return asked
     user = g.get("user")
     if user is not None and user.locale in supported:
         return user.locale
-    asked = request.args.get("lang") or session.get("lang")
-    if asked in supported:
-        return asked
+    if session.get("lang") in supported:
+        return session["lang"]
     best = request.accept_languages.best_match(["zh-CN", "zh", "en"])
     if best == "en":
         return "en"
@@ -84,6 +86,9 @@ def init_app(app: Flask) -> None:
 
     @app.before_request
     def _remember_language() -> None:
+        # flask-babel caches the locale on `g`, which outlives a request when an app
+        # context is pushed around several (tests, CLI): start each request afresh.
+        refresh()
         asked = request.args.get("lang")
         if asked in ("zh_CN", "en"):
             session["lang"] = asked

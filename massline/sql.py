@@ -19,3 +19,19 @@ def insert_ignoring_duplicates(
         return session.execute(insert(model).values(**values).returning(model.id)).scalar()
     statement = module.insert(model).values(**values).on_conflict_do_nothing(index_elements=columns)
     return session.execute(statement.returning(model.id)).scalar()
+
+
+def insert_many_ignoring_duplicates(
+    session: Session,
+    model: type,
+    rows: list[dict[str, Any]],
+    columns: list[str],
+    returning: Any,
+) -> list[Any]:
+    """Batched INSERT … ON CONFLICT DO NOTHING; returns `returning` of the rows inserted."""
+    if not rows:
+        return []
+    dialect = session.get_bind().dialect.name
+    module = {"postgresql": postgresql, "sqlite": sqlite}[dialect]
+    statement = module.insert(model).on_conflict_do_nothing(index_elements=columns)
+    return list(session.scalars(statement.returning(returning), rows))

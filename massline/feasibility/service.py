@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, func, insert, or_, select
 from sqlalchemy.orm import Session
 
 from massline.accounts.models import Role, User
@@ -21,7 +21,7 @@ from massline.localities.service import in_subtree
 from massline.models_common import utcnow
 from massline.notifications.models import OutboxMessage
 from massline.priorities.models import Follow, Priority, Support
-from massline.sql import insert_ignoring_duplicates
+from massline.sql import insert_ignoring_duplicates, insert_many_ignoring_duplicates
 
 OFFICIAL = "official"
 # Priorities in these statuses have qualified for a report.
@@ -48,7 +48,7 @@ DECISION_STATUS = {
 }
 
 
-def open_reports(session: Session, now: datetime, *, months: int) -> int:
+def open_reports(session: Session, now: datetime, *, months: int, batch: int = 2000) -> int:
     """Open a report for every successful priority that has none; returns how many."""
     has_report = (
         select(Report.id)
@@ -58,26 +58,32 @@ def open_reports(session: Session, now: datetime, *, months: int) -> int:
     waiting = select(
         Priority.id, Priority.locality_code, Priority.province_code, Priority.successful_at
     ).where(Priority.status.in_(QUALIFIED), ~has_report)
+    rows = [
+        {
+            "subject_type": "priority",
+            "subject_id": priority_id,
+            "locality_code": locality_code,
+            "province_code": province_code,
+            "status": "open",
+            "opened_at": successful_at or now,
+            "due_at": due_at(successful_at or now, months=months),
+            "revision": 0,
+            "cost_breakdown": [],
+            "updated_at": now,
+        }
+        for priority_id, locality_code, province_code, successful_at in session.execute(waiting)
+    ]
     opened = 0
-    for priority_id, locality_code, province_code, successful_at in session.execute(waiting).all():
-        opened_at = successful_at or now
-        created = insert_ignoring_duplicates(
-            session,
-            Report,
-            {
-                "subject_type": "priority",
-                "subject_id": priority_id,
-                "locality_code": locality_code,
-                "province_code": province_code,
-                "status": "open",
-                "opened_at": opened_at,
-                "due_at": due_at(opened_at, months=months),
-                "cost_breakdown": [],
-                "updated_at": now,
-            },
-            ["subject_type", "subject_id"],
+    for start in range(0, len(rows), batch):
+        opened += len(
+            insert_many_ignoring_duplicates(
+                session,
+                Report,
+                rows[start : start + batch],
+                ["subject_type", "subject_id"],
+                Report.id,
+            )
         )
-        opened += created is not None
     return opened
 
 
@@ -248,8 +254,13 @@ MESSAGES = {
 }
 
 
-def send_notices(session: Session, now: datetime) -> int:
-    """Reminders, overdue notices and escalations that are due; each is sent once."""
+def send_notices(session: Session, now: datetime, *, batch: int = 2000) -> int:
+    """Reminders, overdue notices and escalations that are due; each is sent once.
+
+    The notice row is claimed first (a unique key per report and kind), so two ticks
+    running at once never both send: only the one whose insert wins writes messages.
+    """
+    officials = _OfficialsCache(session)
     sent = 0
     for rule in NOTICE_RULES:
         notice_exists = (
@@ -264,53 +275,70 @@ def send_notices(session: Session, now: datetime) -> int:
         ]
         if rule.lower is not None:
             conditions.append(Report.due_at > now + rule.lower)
-        for report in session.scalars(
-            select(Report).where(*conditions).execution_options(yield_per=500)
-        ):
-            sent += _send_notice(session, report, rule.kind, now)
+        due = session.execute(
+            select(Report.id, Report.locality_code, Report.due_at, Priority.title, Locality.name)
+            .join(Locality, Locality.code == Report.locality_code)
+            .outerjoin(
+                Priority, and_(Report.subject_type == "priority", Priority.id == Report.subject_id)
+            )
+            .where(*conditions)
+        ).all()
+        for start in range(0, len(due), batch):
+            sent += _send_batch(session, rule.kind, due[start : start + batch], officials, now)
     return sent
 
 
-def _send_notice(session: Session, report: Report, kind: str, now: datetime) -> int:
-    created = insert_ignoring_duplicates(
-        session,
-        ReportNotice,
-        {"report_id": report.id, "kind": kind, "revision": 0, "sent_at": now},
-        ["report_id", "kind", "revision"],
-    )
-    if created is None:  # another tick got there first
-        return 0
-    scope = _parent_code(report.locality_code) if kind == "escalate" else report.locality_code
-    recipients = officials_for(session, scope)
-    if kind == "escalate":
-        # The parent's officials, not the ones who let it slip.
-        own = set(officials_for(session, report.locality_code)) - set(officials_for(session, scope))
-        recipients = [r for r in recipients if r not in own]
-    title = _subject_title(session, report)
-    due = report.due_at.astimezone(CHINA).strftime("%Y-%m-%d")
-    text = MESSAGES[kind].format(title=title, due=due, place=report.locality.name)
-    for user_id in recipients:
-        session.add(
-            OutboxMessage(
-                channel="inapp",
-                user_id=user_id,
-                recipient=str(user_id),
-                subject=text[:200],
-                body=text,
-                created_at=now,
-            )
+class _OfficialsCache:
+    """Officials per locality code, looked up once per tick."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self.found: dict[str, list[int]] = {}
+
+    def __call__(self, code: str) -> list[int]:
+        if code not in self.found:
+            self.found[code] = officials_for(self.session, code)
+        return self.found[code]
+
+
+def _send_batch(
+    session: Session, kind: str, due: list, officials: _OfficialsCache, now: datetime
+) -> int:
+    claims = [
+        {"report_id": row.id, "kind": kind, "revision": 0, "sent_at": now, "recipients": 0}
+        for row in due
+    ]
+    claimed = set(
+        insert_many_ignoring_duplicates(
+            session, ReportNotice, claims, ["report_id", "kind", "revision"], ReportNotice.report_id
         )
-    notice = session.get(ReportNotice, created)
-    notice.recipients = len(recipients)
-    return 1
-
-
-def _subject_title(session: Session, report: Report) -> str:
-    if report.subject_type == "priority":
-        priority = session.get(Priority, report.subject_id)
-        if priority is not None:
-            return priority.title
-    return f"#{report.id}"
+    )
+    messages = []
+    for report_id, locality_code, due_at_, title, place in due:
+        if report_id not in claimed:
+            continue  # another tick sent this one
+        recipients = officials(locality_code)
+        if kind == "escalate":
+            # The parent's officials, not the ones who let it slip.
+            parent = set(officials(_parent_code(locality_code)))
+            recipients = [r for r in officials(locality_code) if r in parent]
+        day = due_at_.astimezone(CHINA).strftime("%Y-%m-%d")
+        text = MESSAGES[kind].format(title=title or f"#{report_id}", due=day, place=place)
+        messages.extend(
+            {
+                "channel": "inapp",
+                "user_id": user_id,
+                "recipient": str(user_id),
+                "subject": text[:200],
+                "body": text,
+                "created_at": now,
+                "attempts": 0,
+            }
+            for user_id in recipients
+        )
+    if messages:
+        session.execute(insert(OutboxMessage), messages)
+    return len(claimed)
 
 
 @dataclass(frozen=True)
