@@ -180,7 +180,13 @@ def search(session: Session, text: str, limit: int = 20) -> list[Locality]:
     pattern = "%" + text.replace("\\", "\\\\").replace("%", r"\%").replace("_", r"\_") + "%"
     query = (
         select(Locality)
-        .where(or_(Locality.name.like(pattern, escape="\\"), Locality.code.startswith(text)))
+        .where(
+            or_(
+                Locality.name.like(pattern, escape="\\"),
+                # autoescape: without it '%' and '_' in the query act as wildcards
+                Locality.code.startswith(text, autoescape=True),
+            )
+        )
         .order_by(func.length(Locality.name), Locality.code)
         .limit(limit)
     )
