@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, lazyload
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from massline.accounts.models import ROLES, ApiToken, Role, User, VerificationCode
@@ -165,10 +165,20 @@ def issue_token(session: Session, user: User, *, days: int) -> str:
 
 def user_for_token(session: Session, raw: str) -> User | None:
     """The active user holding this unexpired token."""
-    token = session.scalar(select(ApiToken).where(ApiToken.token_hash == _sha256(raw)))
-    if token is None or token.expires_at < utcnow() or not token.user.is_active:
+    # One query on every API call: the user without its home's join and roles' second
+    # query; both load on first use, and most calls never use them.
+    found = session.execute(
+        select(User, ApiToken.expires_at)
+        .join(ApiToken, ApiToken.user_id == User.id)
+        .where(ApiToken.token_hash == _sha256(raw))
+        .options(lazyload(User.home), lazyload(User.roles))
+    ).first()
+    if found is None:
         return None
-    return token.user
+    user, expires_at = found
+    if expires_at < utcnow() or not user.is_active:
+        return None
+    return user
 
 
 def user_by_phone(session: Session, phone: str) -> User:

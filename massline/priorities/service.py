@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, lazyload
 
 from massline.accounts.models import User
 from massline.accounts.service import has_role, lives_in
@@ -215,7 +215,19 @@ def support(
 ) -> SupportResult:
     """Record one person's support once; a replay changes nothing."""
     now = now or utcnow()
+    # The hot path of the API: load the priority with its locality only (the author's and
+    # category's joins, and the author's roles, are not needed to count a support).
+    # get_priority then finds it in the identity map, which holds it only while this
+    # reference lives.
+    preloaded = (
+        session.get(
+            Priority, priority_id, options=[lazyload(Priority.author), lazyload(Priority.category)]
+        )
+        if 0 < priority_id <= DB_INT_MAX
+        else None
+    )
     priority = get_priority(session, priority_id, user)
+    del preloaded  # `priority` holds it from here on
     if entered_by is not None:
         if not has_role(entered_by, "community_worker", priority.locality):
             raise Forbidden(_l("Only community workers of this locality may record supports."))
@@ -227,11 +239,12 @@ def support(
         )
     if priority.status not in SUPPORTABLE or priority.hidden_at is not None:
         raise Conflict(_l("This priority is not open for supports."))
+    priority_id = priority.id
     support_id = _insert_ignoring_duplicates(
         session,
         Support,
         {
-            "priority_id": priority.id,
+            "priority_id": priority_id,
             "user_id": user.id,
             "entered_by_id": entered_by.id if entered_by else None,
             "created_at": now,
@@ -239,12 +252,15 @@ def support(
         ["priority_id", "user_id"],
     )
     if support_id is None:
+        # A racing duplicate waited for the winner's commit: report the counts as they are
+        # now, not as they were when this request loaded the priority.
+        session.refresh(priority, ["supports_count", "offline_supports", "threshold", "status"])
         return SupportResult(False, priority.total_supports, priority.threshold, priority.status)
     # One atomic increment: the row lock is per priority, so voters of other
     # priorities never wait on each other.
     supports, offline, threshold, status = session.execute(
         update(Priority)
-        .where(Priority.id == priority.id)
+        .where(Priority.id == priority_id)
         .values(supports_count=Priority.supports_count + 1)
         .returning(
             Priority.supports_count, Priority.offline_supports, Priority.threshold, Priority.status
@@ -252,12 +268,13 @@ def support(
         .execution_options(synchronize_session=False)
     ).one()
     if status == "published" and supports + offline >= threshold:
-        status = mark_successful(session, priority.id, now)
+        status = mark_successful(session, priority_id, now)
+    # Stale in memory now; the plain priority_id below keeps it from reloading mid-request.
     session.expire(priority)
     _insert_ignoring_duplicates(
         session,
         Follow,
-        {"priority_id": priority.id, "user_id": user.id, "created_at": now},
+        {"priority_id": priority_id, "user_id": user.id, "created_at": now},
         ["priority_id", "user_id"],
     )
     return SupportResult(True, supports + offline, threshold, status)
