@@ -218,9 +218,17 @@ def _notify_people(
 
 def officials_for(session: Session, locality_code: str) -> list[int]:
     """Ids of officials whose scope contains the locality."""
-    codes = {"000000", locality_code[:2] + "0000", locality_code[:4] + "00", locality_code}
-    query = select(Role.user_id).where(Role.role == OFFICIAL, Role.scope_code.in_(codes)).distinct()
+    query = (
+        select(Role.user_id)
+        .where(Role.role == OFFICIAL, Role.scope_code.in_(set(_chain(locality_code))))
+        .distinct()
+    )
     return list(session.scalars(query))
+
+
+def _chain(code: str) -> tuple[str, ...]:
+    """The codes of a locality and every locality above it, nation first."""
+    return ("000000", code[:2] + "0000", code[:4] + "00", code)
 
 
 def _parent_code(code: str) -> str:
@@ -289,16 +297,19 @@ def send_notices(session: Session, now: datetime, *, batch: int = 2000) -> int:
 
 
 class _OfficialsCache:
-    """Officials per locality code, looked up once per tick."""
+    """Every official role loaded once per tick; a locality's officials are its chain's."""
 
     def __init__(self, session: Session) -> None:
-        self.session = session
-        self.found: dict[str, list[int]] = {}
+        self.by_scope: dict[str, list[int]] = {}
+        query = select(Role.scope_code, Role.user_id).where(Role.role == OFFICIAL)
+        for scope, user_id in session.execute(query):
+            self.by_scope.setdefault(scope, []).append(user_id)
 
     def __call__(self, code: str) -> list[int]:
-        if code not in self.found:
-            self.found[code] = officials_for(self.session, code)
-        return self.found[code]
+        found: list[int] = []
+        for scope in dict.fromkeys(_chain(code)):
+            found.extend(u for u in self.by_scope.get(scope, ()) if u not in found)
+        return found
 
 
 def _send_batch(
