@@ -23,6 +23,7 @@ from massline.accounts.current import current_user, signed_in
 from massline.accounts.service import has_role
 from massline.errors import Conflict, DomainError, Forbidden
 from massline.extensions import db
+from massline.feasibility.service import report_for
 from massline.parsing import Fields
 from massline.priorities import discussion, queries, schemas, service
 from massline.priorities.api import list_args, threshold_rule
@@ -65,6 +66,7 @@ def show(priority_id: int) -> object:
         following=service.is_following(db.session, priority, viewer),
         can_moderate=has_role(viewer, "facilitator", priority.locality),
         retire_reasons=RETIRE_REASONS,
+        report=report_for(db.session, "priority", priority.id),
     )
 
 
