@@ -174,7 +174,8 @@ def ancestors(session: Session, locality: Locality) -> list[Locality]:
 
 def search(session: Session, text: str, limit: int = 20) -> list[Locality]:
     """Localities whose name contains the text or whose code starts with it."""
-    text = text.strip()
+    # Control characters can match nothing, and PostgreSQL refuses NUL outright.
+    text = "".join(ch for ch in text if ch.isprintable()).strip()
     if not text:
         return []
     pattern = "%" + text.replace("\\", "\\\\").replace("%", r"\%").replace("_", r"\_") + "%"
