@@ -1147,3 +1147,19 @@ def test_every_form_needs_csrf(client, world, actor, path, fields):
     assert response.status_code == 400
     db.session.expire_all()
     assert row_counts() == before
+
+
+@pytest.mark.parametrize(
+    "odd", ["\x00", "%", "_\\", "' or 1=1 --", "路" * 500, "\ufffd", "a\x1b[2J"]
+)
+def test_read_endpoints_with_odd_text_never_fail(client, world, odd):
+    """Search boxes and the similar-title hint take any text: a result or a 422, never a 500."""
+    for path, args in [
+        ("/api/v1/priorities/similar", {"title": odd}),
+        ("/api/v1/priorities", {"q": odd}),
+        ("/priorities", {"q": odd}),
+        ("/api/v1/localities", {"q": odd}),
+        ("/places/", {"q": odd}),
+    ]:
+        response = client.get(path, query_string=args)
+        assert response.status_code in (200, 422), (path, odd, response.status_code)
