@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import csv
+import io
+from collections.abc import Iterator
+
 from flask import (
     Blueprint,
+    Response,
     current_app,
     flash,
     redirect,
     render_template,
     request,
     send_file,
+    stream_with_context,
     url_for,
 )
 from flask_babel import gettext as _
@@ -215,3 +221,23 @@ def photo(key: str) -> object:
     if not path.is_file():
         raise NotFound()
     return send_file(path, max_age=86400)
+
+
+@bp.get("/export.csv")
+def export() -> Response:
+    """The filtered reports as CSV (UTF-8 with BOM, so spreadsheet programs read Chinese)."""
+    query = report_query()
+
+    def lines() -> Iterator[str]:
+        buffer = io.StringIO()
+        writer = csv.writer(buffer)
+        yield "\ufeff"
+        for row in service.export_rows(db.session, query, utcnow()):
+            writer.writerow(row)
+            yield buffer.getvalue()
+            buffer.seek(0)
+            buffer.truncate()
+
+    response = Response(stream_with_context(lines()), mimetype="text/csv")
+    response.headers["Content-Disposition"] = "attachment; filename=reports.csv"
+    return response

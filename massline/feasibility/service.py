@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import statistics
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -13,7 +15,7 @@ from sqlalchemy.orm import Session
 from massline.accounts.models import Role, User
 from massline.accounts.service import require_role
 from massline.errors import Conflict, NotFound, ValidationError
-from massline.feasibility.clock import CHINA, due_at
+from massline.feasibility.clock import CHINA, add_months, due_at
 from massline.feasibility.models import Report, ReportNotice, ReportRevision
 from massline.feasibility.schemas import ReportInput
 from massline.localities.models import Locality
@@ -383,22 +385,67 @@ def list_reports(
 
 
 def dashboard(session: Session, locality: Locality, now: datetime) -> dict[str, Any]:
-    """Per-locality figures: opened, published on time, overdue now, median days to publish."""
+    """Per-locality figures: opened, published on time, overdue now, median days to publish,
+    and the same per month (Beijing calendar) for the last 12 months."""
     rows = session.execute(
         select(Report.opened_at, Report.due_at, Report.published_at).where(
             in_subtree(Report.locality_code, locality)
         )
     ).all()
-    days = sorted((p - o).total_seconds() / 86400 for o, _d, p in rows if p is not None)
-    median = None
-    if days:
-        middle = len(days) // 2
-        median = days[middle] if len(days) % 2 else (days[middle - 1] + days[middle]) / 2
+    days = [(p - o).total_seconds() / 86400 for o, _d, p in rows if p is not None]
     return {
         "locality": locality.code,
         "opened": len(rows),
         "published": len(days),
         "published_on_time": sum(1 for _o, d, p in rows if p is not None and p < d),
         "overdue_now": sum(1 for _o, d, p in rows if p is None and now >= d),
-        "median_days_to_publish": None if median is None else round(median, 1),
+        "median_days_to_publish": round(statistics.median(days), 1) if days else None,
+        "months": _by_month(rows, now),
     }
+
+
+def _month(moment: datetime) -> str:
+    return moment.astimezone(CHINA).strftime("%Y-%m")
+
+
+def _by_month(rows: list, now: datetime) -> list[dict[str, Any]]:
+    """Reports opened and published on time per month, oldest first."""
+    local = now.astimezone(CHINA).date().replace(day=1)
+    months = [add_months(local, -back).strftime("%Y-%m") for back in range(11, -1, -1)]
+    table = {m: {"month": m, "opened": 0, "published": 0, "on_time": 0} for m in months}
+    for opened, due, published in rows:
+        if _month(opened) in table:
+            table[_month(opened)]["opened"] += 1
+        if published is not None and _month(published) in table:
+            table[_month(published)]["published"] += 1
+            table[_month(published)]["on_time"] += published < due
+    return list(table.values())
+
+
+def export_rows(session: Session, query: ReportQuery, now: datetime) -> Iterator[list[Any]]:
+    """Every report matching the filters as CSV rows, header first."""
+    yield ["id", "subject_type", "subject_id", "locality_code", "status", "opened_at", "due_at",
+           "published_at", "overdue", "revision", *CONTENT_FIELDS]  # fmt: skip
+    statement = select(Report).order_by(Report.id)
+    if query.status:
+        statement = statement.where(Report.status == query.status)
+    if query.locality is not None:
+        statement = statement.where(in_subtree(Report.locality_code, query.locality))
+    for report in session.scalars(statement).unique():
+        if query.overdue is not None and is_overdue(report, now) != query.overdue:
+            continue
+        yield [
+            report.id, report.subject_type, report.subject_id, report.locality_code,
+            report.status, report.opened_at.isoformat(), report.due_at.isoformat(),
+            report.published_at.isoformat() if report.published_at else "",
+            int(is_overdue(report, now)), report.revision,
+            *(_csv_value(getattr(report, name)) for name in CONTENT_FIELDS),
+        ]  # fmt: skip
+
+
+def _csv_value(value: Any) -> Any:
+    if value is None:
+        return ""
+    if isinstance(value, list):
+        return "; ".join(f"{line['item']}: {line['amount']}" for line in value)
+    return value

@@ -202,3 +202,24 @@ def test_official_publishes_through_the_page_and_dashboard_counts(app, client):
     assert client.get("/reports/", query_string={"locality": PREFECTURE}).status_code == 200
     no_token = client.post(f"/reports/{report_id}", data={**form, "action": "publish"})
     assert no_token.status_code == 400
+
+
+def test_csv_export_and_monthly_figures(app, client):
+    successful_priority(datetime(2026, 5, 1, tzinfo=UTC))
+    tick(app, datetime(2026, 5, 1, 1, tzinfo=UTC))
+    response = client.get("/reports/export.csv", query_string={"locality": PREFECTURE})
+    assert response.status_code == 200 and response.mimetype == "text/csv"
+    text = response.get_data(as_text=True)
+    assert text.startswith("\ufeffid,subject_type")
+    rows = text.strip().splitlines()
+    assert len(rows) == 2 and ",430102,open," in rows[1] and rows[1].split(",")[8] == "1"
+    assert (
+        client.get("/reports/export.csv", query_string={"locality": "110000"})
+        .get_data(as_text=True)
+        .strip()
+        .count("\n")
+        == 0
+    )
+    figures = client.get(f"/api/v1/localities/{PREFECTURE}/reports-dashboard").get_json()
+    assert len(figures["months"]) == 12 and figures["overdue_now"] == 1
+    assert client.get("/reports/").status_code == 200
