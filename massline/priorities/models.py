@@ -78,7 +78,8 @@ class Priority(db.Model):
     # jieba tokens, space-joined, computed once on write: search and themes reuse them.
     search_text: Mapped[str] = mapped_column(Text, default="")
     # Topic tokens (massline.text.tokenize), space-joined: theme builds never re-segment.
-    tokens: Mapped[str] = mapped_column(Text, default="", server_default="")
+    # NULL only on rows written before tokens were stored; the next theme build fills them.
+    tokens: Mapped[str | None] = mapped_column(Text, default="")
     retire_reason: Mapped[str | None] = mapped_column(String(16))
     retire_explanation: Mapped[str | None] = mapped_column(Text)
     merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("priorities.id"))

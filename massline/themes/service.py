@@ -158,8 +158,8 @@ def _backfill_tokens(
     progress: Progress,
     checkpoint: Callable[[], None],
 ) -> None:
-    """Segment, once, priorities written before tokens were stored (empty `tokens`)."""
-    where = _published_in(scope) & (Priority.tokens == "")
+    """Segment, once, priorities written before tokens were stored (NULL `tokens`)."""
+    where = _published_in(scope) & Priority.tokens.is_(None)
     total = session.scalar(select(func.count()).select_from(Priority).where(where)) or 0
     if not total:
         return
@@ -207,7 +207,7 @@ def _fit(
     )
     for row in session.execute(statement):
         ids.append(row.id)
-        docs.append(row.tokens.split())
+        docs.append((row.tokens or "").split())
         if len(ids) % batch_size == 0:
             progress("reading", len(ids), total)
     progress("reading", len(ids), total)
@@ -309,7 +309,7 @@ def _assign_remaining(
         ).all()
         if not rows:
             return
-        labels, confidence = model.predict_with_confidence([r.tokens.split() for r in rows])
+        labels, confidence = model.predict_with_confidence([(r.tokens or "").split() for r in rows])
         _insert_assignments(
             session,
             [
@@ -393,7 +393,7 @@ def assign_on_arrival(session: Session, priority: Priority) -> int:
     for build_id, key in builds:
         try:
             model = load_model(session, build_id, key)
-            labels, confidence = model.predict_with_confidence([priority.tokens.split()])
+            labels, confidence = model.predict_with_confidence([(priority.tokens or "").split()])
         except Exception:  # publishing must not fail because a stored model cannot be read
             log.exception(
                 "theme assignment failed for priority %s, build %s", priority.id, build_id

@@ -17,9 +17,10 @@ depends_on = None
 
 
 def upgrade():
-    # Existing rows get '' and are segmented once by the next `themes build`.
+    # Existing rows get NULL ("never segmented") and are segmented once by the next
+    # `themes build`; '' stays a real result (a text of stop words only).
     with op.batch_alter_table("priorities", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("tokens", sa.Text(), nullable=False, server_default=""))
+        batch_op.add_column(sa.Column("tokens", sa.Text(), nullable=True))
 
     op.create_table(
         "theme_builds",

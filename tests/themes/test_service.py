@@ -234,11 +234,14 @@ def test_scope_builds_and_fallback_counts_for_a_subtree(app, loaded: list[Priori
 def test_priorities_written_before_tokens_existed_are_segmented_by_the_build(
     loaded: list[Priority],
 ) -> None:
-    db.session.execute(update(Priority).where(Priority.id <= loaded[49].id).values(tokens=""))
+    legacy = Priority.id <= loaded[49].id
+    db.session.execute(update(Priority).where(legacy).values(tokens=None))
     db.session.commit()
     build = service.build_themes(db.session, n_themes=5)
     db.session.commit()
-    assert db.session.scalar(select(func.count()).where(Priority.tokens == "")) == 0
+    assert db.session.scalar(select(func.count()).where(Priority.tokens.is_(None))) == 0
+    refilled = db.session.scalars(select(Priority).where(legacy).order_by(Priority.id))
+    assert [p.tokens for p in refilled] == [_analysed(p.title, p.body)[1] for p in loaded[:50]]
     assert len(assignments(build.id)) == len(loaded)
 
 
