@@ -66,7 +66,10 @@ def _build_errors(bars: _Bars) -> Iterator[None]:
 @click.option("--scope", default=NATION_CODE, show_default=True, help="Locality code of the scope.")
 @click.option("--n-themes", type=click.IntRange(1, 500), help="Fixed number of themes.")
 @click.option("--batch-size", type=click.IntRange(100, 100_000), default=5000, show_default=True)
-def build_command(scope: str, n_themes: int | None, batch_size: int) -> None:
+@click.option(
+    "--restart", is_flag=True, help="Abandon an interrupted build instead of resuming it."
+)
+def build_command(scope: str, n_themes: int | None, batch_size: int, restart: bool) -> None:
     """Rebuild the themes of a scope from stored tokens; continues a build that died."""
     bars = _Bars()
     # Domain errors carry lazy translated messages, and massline.i18n.select_locale reads the
@@ -79,6 +82,7 @@ def build_command(scope: str, n_themes: int | None, batch_size: int) -> None:
             batch_size=batch_size,
             progress=bars,
             checkpoint=db.session.commit,
+            restart=restart,
         )
         db.session.commit()
     click.echo(

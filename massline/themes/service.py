@@ -99,15 +99,17 @@ def build_themes(
     batch_size: int = 5000,
     progress: Progress = _no_progress,
     checkpoint: Callable[[], None] | None = None,
+    restart: bool = False,
 ) -> ThemeBuild:
     """Cluster the scope's published priorities from their stored tokens (or resume a build).
 
     `checkpoint` (the CLI passes `session.commit`) is called after each durable step; without
-    it the whole build is one transaction that the caller commits.
+    it the whole build is one transaction that the caller commits. A resumed build keeps its
+    stored model (and so its number of themes); `restart` abandons it and fits anew.
     """
     checkpoint = checkpoint or session.flush
     scope = get_locality(session, scope_code)
-    build = _resumable_build(session, scope.code)
+    build = None if restart else _resumable_build(session, scope.code)
     if build is None:
         if not session.scalar(select(Priority.id).where(_published_in(scope)).limit(1)):
             raise Conflict(_l("There are no published priorities in this scope yet."))
@@ -356,16 +358,17 @@ def _finish(session: Session, build: ThemeBuild) -> None:
             select(ThemeBuild.id).where(
                 ThemeBuild.scope_code == build.scope_code,
                 ThemeBuild.id != build.id,
-                ThemeBuild.status.in_(("done", "assigning")),
+                ThemeBuild.status.in_(("done", "assigning", "failed")),
             )
         )
     )
     if older:
+        # Failed builds keep their status as history, but not their half-written rows.
         session.execute(delete(PriorityTheme).where(PriorityTheme.build_id.in_(older)))
         session.execute(delete(Theme).where(Theme.build_id.in_(older)))
         session.execute(
             update(ThemeBuild)
-            .where(ThemeBuild.id.in_(older))
+            .where(ThemeBuild.id.in_(older), ThemeBuild.status != "failed")
             .values(status="superseded", model=None)
             .execution_options(synchronize_session=False)
         )

@@ -191,6 +191,24 @@ def test_died_build_resumes_from_its_checkpoint(loaded: list[Priority]) -> None:
     assert db.session.scalar(select(func.count()).select_from(ThemeBuild)) == 1
 
 
+def test_restart_abandons_an_interrupted_build(loaded: list[Priority]) -> None:
+    def die_after_model() -> None:
+        db.session.commit()
+        if db.session.scalar(select(ThemeBuild.status)) == "assigning":
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        service.build_themes(db.session, n_themes=6, checkpoint=die_after_model)
+    db.session.rollback()
+    fresh = service.build_themes(db.session, n_themes=4, restart=True)
+    db.session.commit()
+    statuses = sorted(db.session.scalars(select(ThemeBuild.status)))
+    assert statuses == ["done", "failed"] and fresh.n_themes == 4
+    assert set(db.session.scalars(select(Theme.build_id))) == {fresh.id}
+    assert set(db.session.scalars(select(PriorityTheme.build_id))) == {fresh.id}
+    assert len(assignments(fresh.id)) == len(loaded)
+
+
 def test_a_build_that_died_while_fitting_is_failed_and_restarted(loaded: list[Priority]) -> None:
     db.session.add(ThemeBuild(key="x" * 32, scope_code="000000", status="fitting"))
     db.session.commit()
