@@ -425,3 +425,5 @@ def test_send_code_is_rate_limited(app, app_config):
         # it on for every app, so put the session app's setting back.
         limiter.enabled = app.config["RATELIMIT_ENABLED"]
         limiter.reset()
+        with limited.app_context():
+            db.engine.dispose()  # its own pool: close it rather than leave it to GC
