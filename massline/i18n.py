@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Flask, g, request, session
+from flask import Flask, g, has_request_context, request, session
 from flask_babel import get_locale, refresh
 from flask_babel import lazy_gettext as _l
 
@@ -62,6 +62,8 @@ LEVEL_LABELS = {
 def select_locale() -> str:
     """?lang= in this request, then the user's saved choice, the session, the browser, zh_CN."""
     supported = ("zh_CN", "en")
+    if not has_request_context():  # CLI commands and the tick speak the default language
+        return "zh_CN"
     asked = request.args.get("lang")
     if asked in supported:
         return asked
