@@ -46,6 +46,7 @@ class Server:
 
     url: str
     log_path: Path
+    pid: int  # the gunicorn master; its children are the workers
 
     def errors(self) -> list[str]:
         """Lines of the server log that report a traceback or a worker failure."""
@@ -81,7 +82,7 @@ def gunicorn(
     base_url = f"http://127.0.0.1:{port}"
     try:
         _wait_healthy(base_url, process, log_path, timeout)
-        yield Server(base_url, log_path)
+        yield Server(base_url, log_path, process.pid)
     finally:
         process.terminate()
         try:
