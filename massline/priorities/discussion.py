@@ -85,6 +85,14 @@ def flag(
     if user is None:
         raise Unauthorized()
     target = _target(session, target_type, target_id)
+    # Only what the user can see may be flagged; otherwise 201-versus-404 would reveal
+    # other people's drafts and hidden items.
+    from massline.priorities.service import get_priority  # late: service imports schemas
+
+    priority = get_priority(session, getattr(target, "priority_id", target_id), user)
+    hidden_comment = isinstance(target, Comment) and target.hidden_at is not None
+    if hidden_comment and not has_role(user, MODERATOR_ROLE, priority.locality):
+        raise NotFound()
     try:
         with session.begin_nested():
             session.add(
