@@ -210,3 +210,24 @@ def test_account_page_needs_sign_in(client):
         "/account", data={"display_name": "x", "csrf_token": anonymous_token(client)}
     )
     assert response.status_code == 401
+
+
+def test_login_redirects_only_to_local_paths(client):
+    make_user(phone="13912345678", password="a-long-password")
+    credentials = {"phone": "13912345678", "password": "a-long-password"}
+    for target, local in [
+        ("/priorities?sort=hot", True),
+        ("//evil.example/x", False),
+        ("/\\evil.example/x", False),
+        ("/\t/evil.example", False),
+        ("https://evil.example/", False),
+    ]:
+        response = client.post(
+            "/login",
+            query_string={"next": target},
+            data={**credentials, "csrf_token": anonymous_token(client)},
+        )
+        assert response.status_code == 302, target
+        assert ("evil.example" not in response.location) and (
+            response.location.endswith(target) == local
+        ), (target, response.location)
