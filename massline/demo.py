@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import random
 from datetime import timedelta
+from decimal import Decimal
 from pathlib import Path
 
 from sqlalchemy import func, select
@@ -13,11 +14,16 @@ from werkzeug.security import generate_password_hash
 
 from massline.accounts.models import User
 from massline.accounts.service import create_user, grant_role
+from massline.feasibility.models import Report
+from massline.feasibility.schemas import ReportInput
+from massline.feasibility.service import open_reports, publish_report, update_report
 from massline.localities.models import Locality
 from massline.models_common import utcnow
 from massline.priorities import service
 from massline.priorities.categories import slug_for_label
+from massline.priorities.models import Priority
 from massline.priorities.schemas import BODY_MAX, TITLE_MAX, PriorityInput
+from massline.themes.service import build_themes
 
 DEMO_PREFECTURE = "430100"  # 长沙市: the Teddy Cup messages come from a provincial capital
 DEMO_PASSWORD = "massline-demo"
@@ -102,4 +108,39 @@ def load_demo(
             supports += service.support(
                 session, priority.id, supporter, now=when + timedelta(hours=1)
             ).created
-    return {"users": len(citizens) + len(STAFF), "priorities": made, "supports": supports}
+    reports = _answer_some(session, rng, now)
+    build_themes(session)
+    return {
+        "users": len(citizens) + len(STAFF),
+        "priorities": made,
+        "supports": supports,
+        "reports": reports,
+    }
+
+
+def _answer_some(session: Session, rng: random.Random, now) -> int:  # noqa: ANN001
+    """Carry a few priorities through success and a published feasibility report.
+
+    Demo thresholds follow the census (thousands of residents per district), which 120 demo
+    citizens cannot reach, so paper supports stand in, entered by the demo community worker.
+    """
+    official = session.scalar(select(User).where(User.phone == STAFF[3][0]))
+    chosen = session.scalars(select(Priority).where(Priority.status == "published")).all()
+    for priority in rng.sample(chosen, k=min(6, len(chosen))):
+        when = now - timedelta(days=rng.randint(3, 40))
+        service.add_offline_supports(session, priority, priority.threshold, when)
+    session.flush()
+    opened = open_reports(session, now, months=1)
+    for report in session.scalars(select(Report).order_by(Report.id).limit(2)):
+        values = {
+            "legality": "lawful",
+            "legal_basis": "《中华人民共和国城乡规划法》及本市相关规定",
+            "feasibility": "feasible",
+            "feasibility_explanation": "由区相关部门牵头实施，预计三个月内完成。",
+            "cost_estimate": Decimal("250000"),
+            "department": "区住房和城乡建设局",
+            "decision": "adopt",
+        }
+        update_report(session, report, official, ReportInput(values))
+        publish_report(session, report, official, now=now)
+    return opened
