@@ -23,7 +23,12 @@ DB_INT_MAX = 2**31 - 1
 def request_data() -> Mapping[str, Any]:
     """The submitted fields: the JSON object for API calls, the form otherwise."""
     if request.is_json:
-        data = request.get_json(silent=True)
+        try:
+            data = request.get_json(silent=True)
+        except RecursionError:
+            # `silent` covers ValueError only; "[[[[…" nested past Python's limit is
+            # just as unreadable and must not be a 500.
+            data = None
         if data is None:
             raise ValidationError(_l("The body is not valid JSON in UTF-8."))
         if not isinstance(data, dict):
