@@ -15,7 +15,10 @@ from massline.parsing import Fields, request_data
 
 def _phone_key() -> str:
     """Rate-limit codes per phone number as well as per address."""
-    data = request.get_json(silent=True) if request.is_json else request.form
+    try:
+        data = request.get_json(silent=True) if request.is_json else request.form
+    except RecursionError:  # absurdly nested JSON: the view refuses it; key by address
+        data = None
     phone = data.get("phone") if isinstance(data, dict) or hasattr(data, "get") else None
     return f"{request.remote_addr}:{phone if isinstance(phone, str) else ''}"
 
