@@ -374,6 +374,7 @@ RAW_BODIES = [
     (b'"13712345678"', "application/json"),
     (b"null", "application/json"),
     (b"{", "application/json"),
+    (b'{"a":' * 100_000, "application/json"),
     (b"phone=\xff\xfe&password=\xc3\x28", "application/x-www-form-urlencoded"),
 ]
 
@@ -413,6 +414,11 @@ def test_send_code_is_rate_limited(app, app_config):
                 for _ in range(6)
             ]
             assert statuses == [202] * 5 + [429]
+            # the rate-limit key reads the body too: a body nested too deep is still a 4xx
+            deep = client.post(
+                "/api/v1/auth/register", data=b"[" * 100_000, content_type="application/json"
+            )
+            assert deep.status_code == 422
             refused = client.post("/api/v1/auth/send-code", json={"phone": user.phone})
             error = _error(refused, 429, "too_many_requests")
             assert refused.headers.get("Retry-After")

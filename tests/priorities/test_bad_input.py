@@ -964,6 +964,7 @@ RAW_BODIES = [
     ("json-string", b'"title"', "application/json"),
     ("json-number", b"42", "application/json"),
     ("json-null", b"null", "application/json"),
+    ("json-nested-too-deep", b"[" * 100_000, "application/json"),
     (
         "invalid-utf8-form",
         b"title=\xff\xfe%FF&body=\xc3\x28&locality_code=430102",
