@@ -187,12 +187,16 @@ def retire(session: Session, priority: Priority, user: User, data: RetireInput) 
 
 def _insert_ignoring_duplicates(session: Session, model: type, values: dict, columns: list[str]):  # noqa: ANN202
     """INSERT … ON CONFLICT DO NOTHING RETURNING id, in the current dialect."""
-    dialect = session.get_bind().dialect.name
-    module = {"postgresql": postgresql, "sqlite": sqlite}.get(dialect)
+    # Core on the session's own connection (same transaction): the ORM's bulk-insert
+    # machinery has nothing to do for one plain row and costs more than the insert.
+    session.flush()
+    connection = session.connection()
+    table = model.__table__
+    module = {"postgresql": postgresql, "sqlite": sqlite}.get(connection.dialect.name)
     if module is None:  # pragma: no cover - only the two supported databases
-        return session.execute(insert(model).values(**values).returning(model.id)).scalar()
-    statement = module.insert(model).values(**values).on_conflict_do_nothing(index_elements=columns)
-    return session.execute(statement.returning(model.id)).scalar()
+        return connection.execute(insert(table).values(**values).returning(table.c.id)).scalar()
+    statement = module.insert(table).values(**values).on_conflict_do_nothing(index_elements=columns)
+    return connection.execute(statement.returning(table.c.id)).scalar()
 
 
 @dataclass(frozen=True)
@@ -258,15 +262,17 @@ def support(
         return SupportResult(False, priority.total_supports, priority.threshold, priority.status)
     # One atomic increment: the row lock is per priority, so voters of other
     # priorities never wait on each other.
-    supports, offline, threshold, status = session.execute(
-        update(Priority)
-        .where(Priority.id == priority_id)
-        .values(supports_count=Priority.supports_count + 1)
-        .returning(
-            Priority.supports_count, Priority.offline_supports, Priority.threshold, Priority.status
+    row = Priority.__table__.c
+    supports, offline, threshold, status = (
+        session.connection()
+        .execute(
+            update(Priority.__table__)
+            .where(row.id == priority_id)
+            .values(supports_count=row.supports_count + 1)
+            .returning(row.supports_count, row.offline_supports, row.threshold, row.status)
         )
-        .execution_options(synchronize_session=False)
-    ).one()
+        .one()
+    )
     if status == "published" and supports + offline >= threshold:
         status = mark_successful(session, priority_id, now)
     # Stale in memory now; the plain priority_id below keeps it from reloading mid-request.
