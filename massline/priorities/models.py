@@ -35,6 +35,8 @@ STATUSES = (
     "archived",
     "retired",
 )
+# Statuses shown in public lists: published and everything after success.
+PUBLIC_STATUSES = STATUSES[1:9]
 # Statuses in which people may still support a priority.
 SUPPORTABLE = ("published", "successful")
 RETIRE_REASONS = ("duplicate", "done", "unfeasible", "other")

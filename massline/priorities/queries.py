@@ -10,21 +10,11 @@ from sqlalchemy.orm import Session
 
 from massline.localities.service import get_locality, in_subtree
 from massline.models_common import utcnow
-from massline.priorities.models import Category, Priority, Support
+from massline.priorities.models import PUBLIC_STATUSES, Category, Priority, Support
 from massline.text import search_tokens, tokenize
 from massline.themes.models import PriorityTheme
 
 SORTS = ("newest", "supports", "hot")
-PUBLIC_STATUSES = (
-    "published",
-    "successful",
-    "answered",
-    "adopted",
-    "piloted",
-    "declined",
-    "implemented",
-    "evaluated",
-)
 LISTABLE_STATUSES = (*PUBLIC_STATUSES, "archived", "retired")
 HOT_WINDOW = timedelta(days=7)
 # A constant, not a parameter, so PostgreSQL matches the expression index.

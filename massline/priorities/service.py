@@ -7,8 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import insert, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session, lazyload
 
 from massline.accounts.models import User
@@ -20,6 +19,7 @@ from massline.models_common import utcnow
 from massline.parsing import DB_INT_MAX
 from massline.priorities.models import SUPPORTABLE, Category, Follow, Priority, Support
 from massline.priorities.schemas import PriorityInput, RetireInput
+from massline.sql import insert_ignoring_duplicates
 from massline.text import analyse
 
 
@@ -185,20 +185,6 @@ def retire(session: Session, priority: Priority, user: User, data: RetireInput) 
     return priority
 
 
-def _insert_ignoring_duplicates(session: Session, model: type, values: dict, columns: list[str]):  # noqa: ANN202
-    """INSERT … ON CONFLICT DO NOTHING RETURNING id, in the current dialect."""
-    # Core on the session's own connection (same transaction): the ORM's bulk-insert
-    # machinery has nothing to do for one plain row and costs more than the insert.
-    session.flush()
-    connection = session.connection()
-    table = model.__table__
-    module = {"postgresql": postgresql, "sqlite": sqlite}.get(connection.dialect.name)
-    if module is None:  # pragma: no cover - only the two supported databases
-        return connection.execute(insert(table).values(**values).returning(table.c.id)).scalar()
-    statement = module.insert(table).values(**values).on_conflict_do_nothing(index_elements=columns)
-    return connection.execute(statement.returning(table.c.id)).scalar()
-
-
 @dataclass(frozen=True)
 class SupportResult:
     """What a support did: whether it was new, and the counts afterwards."""
@@ -244,7 +230,7 @@ def support(
     if priority.status not in SUPPORTABLE or priority.hidden_at is not None:
         raise Conflict(_l("This priority is not open for supports."))
     priority_id = priority.id
-    support_id = _insert_ignoring_duplicates(
+    support_id = insert_ignoring_duplicates(
         session,
         Support,
         {
@@ -277,7 +263,7 @@ def support(
         status = mark_successful(session, priority_id, now)
     # Stale in memory now; the plain priority_id below keeps it from reloading mid-request.
     session.expire(priority)
-    _insert_ignoring_duplicates(
+    insert_ignoring_duplicates(
         session,
         Follow,
         {"priority_id": priority_id, "user_id": user.id, "created_at": now},
@@ -313,7 +299,7 @@ def add_offline_supports(session: Session, priority: Priority, count: int, now: 
 
 def follow(session: Session, priority: Priority, user: User) -> bool:
     """Follow a priority; True if this was new."""
-    created = _insert_ignoring_duplicates(
+    created = insert_ignoring_duplicates(
         session,
         Follow,
         {"priority_id": priority.id, "user_id": user.id, "created_at": utcnow()},

@@ -30,8 +30,7 @@ from massline.errors import Conflict, NotFound
 from massline.localities.models import NATION_CODE, Locality
 from massline.localities.service import ancestors, get_locality, in_subtree
 from massline.models_common import utcnow
-from massline.priorities.models import Priority, Support
-from massline.priorities.queries import PUBLIC_STATUSES
+from massline.priorities.models import PUBLIC_STATUSES, Priority, Support
 from massline.text import analyse
 from massline.themes.engine import ThemeModel
 from massline.themes.models import PriorityTheme, Theme, ThemeBuild
