@@ -71,6 +71,8 @@ OPERATIONS: tuple[tuple[str, str, str, dict[str, Any] | None, str], ...] = (
     ("post", "/reports/{id}/complete", "Completion report (officials)", {"summary": "string"}, "200"),
     ("post", "/reports/{id}/ratings", "Rate the finished work 1-5 once (residents)", {"stars": "integer", "comment": "string"}, "201"),
     ("get", "/reports/{id}/satisfaction", "Satisfaction rate and acceptance", None, "200"),
+    ("post", "/priorities/{id}/merge", "Propose merging a duplicate into another priority (facilitators)", {"target_id": "integer", "reason": "string"}, "201"),
+    ("post", "/merges/{id}/{decision}", "The duplicate's author accepts or declines a merge", None, "200"),
     ("get", "/openapi.json", "This document", None, "200"),
 )  # fmt: skip
 

@@ -13,7 +13,7 @@ from massline.accounts.service import user_by_phone
 from massline.api import bp
 from massline.extensions import db
 from massline.parsing import Fields, request_data
-from massline.priorities import discussion, queries, schemas, service
+from massline.priorities import discussion, merging, queries, schemas, service
 from massline.priorities.models import Category, Priority
 from massline.themes.service import theme_id_for
 
@@ -253,3 +253,26 @@ def categories() -> object:
     locale = str(get_locale() or "zh_CN")
     rows = db.session.scalars(select(Category).order_by(Category.position))
     return jsonify({"items": [{"slug": c.slug, "name": c.name_for(locale)} for c in rows]})
+
+
+@bp.post("/priorities/<int:priority_id>/merge")
+def propose_merge(priority_id: int) -> object:
+    """A facilitator proposes merging this priority into another; its author decides."""
+    user = signed_in()
+    fields = Fields(request_data())
+    target_id = fields.integer("target_id", minimum=1)
+    reason = fields.optional_text("reason", max_length=500) or ""
+    fields.check()
+    source = service.get_priority(db.session, priority_id, user)
+    target = service.get_priority(db.session, target_id, user)
+    proposal = merging.propose_merge(db.session, user, source, target, reason)
+    db.session.commit()
+    return jsonify({"id": proposal.id, "source_id": source.id, "target_id": target.id}), 201
+
+
+@bp.post("/merges/<int:proposal_id>/<any(accept, decline):decision>")
+def decide_merge(proposal_id: int, decision: str) -> object:
+    """The duplicate's author accepts or declines a merge."""
+    proposal = merging.decide(db.session, signed_in(), proposal_id, accept=decision == "accept")
+    db.session.commit()
+    return jsonify({"id": proposal.id, "accepted": proposal.accepted})

@@ -192,3 +192,23 @@ class Flag(db.Model):
         UniqueConstraint("user_id", "target_type", "target_id"),
         Index("ix_flags_target", "target_type", "target_id"),
     )
+
+
+class MergeProposal(db.Model):
+    """A facilitator's proposal to merge one priority into another; its author decides."""
+
+    __tablename__ = "merge_proposals"
+
+    id: Mapped[intpk]
+    source_id: Mapped[int] = mapped_column(ForeignKey("priorities.id", ondelete="CASCADE"))
+    target_id: Mapped[int] = mapped_column(ForeignKey("priorities.id", ondelete="CASCADE"))
+    proposed_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    reason: Mapped[str] = mapped_column(String(500), default="")
+    created_at: Mapped[timestamp]
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    accepted: Mapped[bool | None]
+
+    source: Mapped[Priority] = relationship(foreign_keys=[source_id])
+    target: Mapped[Priority] = relationship(foreign_keys=[target_id])
+
+    __table_args__ = (UniqueConstraint("source_id", "target_id"),)

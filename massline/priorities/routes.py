@@ -25,9 +25,9 @@ from massline.errors import Conflict, DomainError, Forbidden
 from massline.extensions import db
 from massline.feasibility.service import report_for
 from massline.parsing import Fields
-from massline.priorities import discussion, queries, schemas, service
+from massline.priorities import discussion, merging, queries, schemas, service
 from massline.priorities.api import list_args, threshold_rule
-from massline.priorities.models import RETIRE_REASONS, Category
+from massline.priorities.models import RETIRE_REASONS, Category, Priority
 
 bp = Blueprint("priorities", __name__)
 
@@ -67,6 +67,11 @@ def show(priority_id: int) -> object:
         can_moderate=has_role(viewer, "facilitator", priority.locality),
         retire_reasons=RETIRE_REASONS,
         report=report_for(db.session, "priority", priority.id),
+        merge_proposals=merging.pending_for(db.session, priority),
+        merged_from=merging.merged_from(db.session, priority),
+        merged_into=db.session.get(Priority, priority.merged_into_id)
+        if priority.merged_into_id
+        else None,
     )
 
 
@@ -238,3 +243,30 @@ def moderate(target_type: str, target_id: int) -> object:
     discussion.moderate(db.session, user, target_type, target_id, hide=action == "hide")
     db.session.commit()
     return redirect(request.referrer or url_for("priorities.moderation"))
+
+
+@bp.post("/priorities/<int:priority_id>/merge")
+def propose_merge(priority_id: int) -> object:
+    """A facilitator proposes a merge from the page."""
+    user = signed_in()
+    fields = Fields(request.form)
+    target_id = fields.integer("target_id", minimum=1)
+    reason = fields.optional_text("reason", max_length=500) or ""
+    fields.check()
+    source = service.get_priority(db.session, priority_id, user)
+    target = service.get_priority(db.session, target_id, user)
+    merging.propose_merge(db.session, user, source, target, reason)
+    db.session.commit()
+    flash(_("The author has been asked to agree to the merge."))
+    return _back(priority_id)
+
+
+@bp.post("/merges/<int:proposal_id>")
+def decide_merge(proposal_id: int) -> object:
+    """The author answers a merge proposal from the page."""
+    fields = Fields(request.form)
+    decision = fields.choice("decision", ("accept", "decline"))
+    fields.check()
+    proposal = merging.decide(db.session, signed_in(), proposal_id, accept=decision == "accept")
+    db.session.commit()
+    return _back(proposal.source_id)
