@@ -145,10 +145,10 @@ def authenticate(session: Session, phone: str, password: str) -> User:
     except ValidationError:
         phone = ""
     user = session.scalar(select(User).where(User.phone == phone)) if phone else None
-    stored = user.password_hash if user and user.password_hash else _DUMMY_HASH
-    if not check_password_hash(stored, password or "") or user is None or not user.is_active:
-        raise Unauthorized(_l("Wrong phone number or password."))
-    if user.password_hash is None:
+    usable = user is not None and user.is_active and user.password_hash is not None
+    # Always hash once, so the answer takes as long whether or not the account exists.
+    matches = check_password_hash(user.password_hash if usable else _DUMMY_HASH, password or "")
+    if not (usable and matches):
         raise Unauthorized(_l("Wrong phone number or password."))
     return user
 

@@ -100,8 +100,14 @@ def flag(
             )
     except IntegrityError:
         return False
-    target.flags_count += 1
-    session.flush()
+    # One atomic increment, so concurrent flags are all counted.
+    session.execute(
+        update(type(target))
+        .where(type(target).id == target.id)
+        .values(flags_count=type(target).flags_count + 1)
+        .execution_options(synchronize_session=False)
+    )
+    session.expire(target, ["flags_count"])
     return True
 
 
