@@ -73,6 +73,7 @@ OPERATIONS: tuple[tuple[str, str, str, dict[str, Any] | None, str], ...] = (
     ("get", "/reports/{id}/satisfaction", "Satisfaction rate and acceptance", None, "200"),
     ("post", "/priorities/{id}/merge", "Propose merging a duplicate into another priority (facilitators)", {"target_id": "integer", "reason": "string"}, "201"),
     ("post", "/merges/{id}/{decision}", "The duplicate's author accepts or declines a merge", None, "200"),
+    ("get", "/notifications", "My in-app notifications", None, "200"),
     ("get", "/openapi.json", "This document", None, "200"),
 )  # fmt: skip
 

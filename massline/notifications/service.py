@@ -1,0 +1,46 @@
+"""In-app notifications: the outbox rows addressed to a person's inbox."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from massline.notifications.models import OutboxMessage
+
+
+def inbox(session: Session, user_id: int, *, limit: int = 50) -> list[OutboxMessage]:
+    """The newest in-app messages of a user."""
+    query = (
+        select(OutboxMessage)
+        .where(OutboxMessage.user_id == user_id, OutboxMessage.channel == "inapp")
+        .order_by(OutboxMessage.id.desc())
+        .limit(limit)
+    )
+    return list(session.scalars(query))
+
+
+def unread_count(session: Session, user_id: int) -> int:
+    """How many in-app messages the user has not seen."""
+    query = select(func.count(OutboxMessage.id)).where(
+        OutboxMessage.user_id == user_id,
+        OutboxMessage.channel == "inapp",
+        OutboxMessage.read_at.is_(None),
+    )
+    return session.scalar(query) or 0
+
+
+def mark_read(session: Session, user_id: int, now: datetime) -> int:
+    """Mark every unread in-app message of the user as read; returns how many."""
+    result = session.execute(
+        update(OutboxMessage)
+        .where(
+            OutboxMessage.user_id == user_id,
+            OutboxMessage.channel == "inapp",
+            OutboxMessage.read_at.is_(None),
+        )
+        .values(read_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount or 0
