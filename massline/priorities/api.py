@@ -9,6 +9,7 @@ from flask_babel import get_locale
 from sqlalchemy import select
 
 from massline.accounts.current import current_user, signed_in
+from massline.accounts.models import User
 from massline.accounts.service import user_by_phone
 from massline.api import bp
 from massline.extensions import db
@@ -80,7 +81,7 @@ def create() -> object:
     data = schemas.parse_priority(raw)
     author, entered_by = user, None
     if raw.get("resident_phone"):
-        author, entered_by = _resident(raw), user
+        author, entered_by = resident_from(raw), user
     priority = service.create_priority(
         db.session, author, data, rule=threshold_rule(), entered_by=entered_by
     )
@@ -88,7 +89,8 @@ def create() -> object:
     return jsonify(_summary(priority)), 201
 
 
-def _resident(raw: Any):  # noqa: ANN202
+def resident_from(raw: Any) -> User:
+    """The resident named by `resident_phone` in a community worker's input."""
     fields = Fields(raw)
     phone = fields.text("resident_phone", max_length=20)
     fields.check()
@@ -147,7 +149,7 @@ def support(priority_id: int) -> object:
     supporter, entered_by = user, None
     raw = request_data() if request.content_length else {}
     if raw.get("resident_phone"):
-        supporter, entered_by = _resident(raw), user
+        supporter, entered_by = resident_from(raw), user
     result = service.support(db.session, priority_id, supporter, entered_by=entered_by)
     db.session.commit()
     body = {

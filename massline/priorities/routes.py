@@ -26,7 +26,7 @@ from massline.extensions import db
 from massline.feasibility.service import report_for
 from massline.parsing import Fields
 from massline.priorities import discussion, merging, queries, schemas, service
-from massline.priorities.api import list_args, threshold_rule
+from massline.priorities.api import list_args, resident_from, threshold_rule
 from massline.priorities.models import RETIRE_REASONS, Category, Priority
 
 bp = Blueprint("priorities", __name__)
@@ -65,6 +65,7 @@ def show(priority_id: int) -> object:
         supported=service.has_supported(db.session, priority, viewer),
         following=service.is_following(db.session, priority, viewer),
         can_moderate=has_role(viewer, "facilitator", priority.locality),
+        can_assist=has_role(viewer, "community_worker", priority.locality),
         retire_reasons=RETIRE_REASONS,
         report=report_for(db.session, "priority", priority.id),
         merge_proposals=merging.pending_for(db.session, priority),
@@ -100,7 +101,12 @@ def new() -> object:
     if request.method == "POST":
         try:
             data = schemas.parse_priority(form)
-            priority = service.create_priority(db.session, user, data, rule=threshold_rule())
+            author, entered_by = user, None
+            if form.get("resident_phone"):  # a community worker writing for a resident
+                author, entered_by = resident_from(form), user
+            priority = service.create_priority(
+                db.session, author, data, rule=threshold_rule(), entered_by=entered_by
+            )
             db.session.commit()
         except DomainError as error:
             db.session.rollback()
@@ -122,6 +128,7 @@ def _form_page(form: object, error: DomainError | None, priority: object) -> str
         priority=priority,
         places=places,
         categories=_categories(),
+        is_worker=has_role(user, "community_worker"),
         similar=queries.similar_titles(db.session, form.get("title", ""))
         if form.get("title")
         else [],
@@ -270,3 +277,18 @@ def decide_merge(proposal_id: int) -> object:
     proposal = merging.decide(db.session, signed_in(), proposal_id, accept=decision == "accept")
     db.session.commit()
     return _back(proposal.source_id)
+
+
+@bp.post("/priorities/<int:priority_id>/assisted-support")
+def assisted_support(priority_id: int) -> object:
+    """A community worker records a named resident's support collected offline."""
+    worker = signed_in()
+    resident = resident_from(request.form)
+    result = service.support(db.session, priority_id, resident, entered_by=worker)
+    db.session.commit()
+    flash(
+        _("The resident's support is recorded.")
+        if result.created
+        else _("This resident already supports it.")
+    )
+    return _back(priority_id)
