@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -154,5 +155,64 @@ def init_app(app: Flask) -> None:
     """Register the commands."""
     from massline.themes.cli import themes_cli
 
-    for command in (setup_command, tick_command, users_cli, priorities_cli, themes_cli):
+    commands = (setup_command, tick_command, match_command, users_cli, priorities_cli, themes_cli)
+    for command in commands:
         app.cli.add_command(command)
+
+
+@click.command("match")
+@click.argument("text")
+@click.option("--level", type=click.Choice(["province", "prefecture", "county"]), default="county")
+@click.option("--k", type=click.IntRange(1, 500), default=10, show_default=True)
+@click.option("--max-per-province", type=click.IntRange(1, 500))
+@click.option("--exclude", multiple=True, help="A locality code never to choose (repeatable).")
+@click.option("--top", type=click.IntRange(1, 5000), default=20, show_default=True)
+@click.option(
+    "--min-participants",
+    type=click.IntRange(1, 10**9),
+    default=30,
+    show_default=True,
+    help="Places with fewer active participants are shown but not chosen.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the whole result as JSON.")
+def match_command(
+    text: str,
+    level: str,
+    k: int,
+    max_per_province: int | None,
+    exclude: tuple[str, ...],
+    top: int,
+    min_participants: int,
+    as_json: bool,
+) -> None:
+    """Rank localities as pilot sites for a central idea and pick a representative portfolio."""
+    from massline.matching.service import MatchRequest, match
+
+    result = match(
+        db.session,
+        MatchRequest(
+            text=text, level=level, k=k, max_per_province=max_per_province,
+            exclude=exclude, top=top, min_participants=min_participants,
+        ),
+    )  # fmt: skip
+    if as_json:
+        click.echo(json.dumps(result, ensure_ascii=False, indent=1))
+        return
+    click.echo(
+        f"{'rank':>4} {'code':6} {'name':12} {'score':>8} {'supporters':>10} {'participants':>12}"
+    )
+    for row in result["ranking"]:
+        click.echo(
+            f"{row['rank']:>4} {row['code']:6} {row['name']:12} {row['score']:>8.4f} "
+            f"{row['supporters']:>10.1f} {row['participants']:>12}"
+        )
+    status = result["portfolio_status"]
+    click.echo(
+        f"portfolio ({status['status']}): " + ", ".join(r["name"] for r in result["portfolio"])
+    )
+    for name, metrics in result["metrics"].items():
+        if metrics:
+            click.echo(
+                f"  {name:9} lift {metrics['demand_lift']:.2f}  max|SMD| {metrics['max_smd']:.2f}"
+                f"  B pct {metrics['b_percentile']:.0f}  provinces {metrics['provinces']}"
+            )

@@ -119,10 +119,12 @@ def generalizability_index(
     x = np.asarray(covariates, dtype=float)
     ref = np.asarray(reference, bool)
     sel = _mask(selected, x.shape[0]) & ref
-    if sel.all() or not sel.any():
+    if sel[ref].all() or not sel.any():  # the whole reference, or nothing, was chosen
         return 1.0 if sel.any() else math.nan
     z, _, sd = standardise(x, ref)
     z = z[ref][:, sd > 0]
+    if z.shape[1] == 0:  # every reference place alike: no propensity to estimate
+        return math.nan
     y = sel[ref].astype(int)
     # Near-separation happens for tiny k; a mild ridge keeps the fit finite and deterministic.
     with warnings.catch_warnings():
