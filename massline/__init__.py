@@ -41,6 +41,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from massline.accounts import routes as accounts_routes
     from massline.feasibility import routes as feasibility_routes
     from massline.localities import routes as localities_routes
+    from massline.matching import routes as matching_routes
     from massline.notifications import routes as notifications_routes
     from massline.priorities import routes as priorities_routes
     from massline.themes import routes as themes_routes
@@ -53,6 +54,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(themes_routes.bp)
     app.register_blueprint(feasibility_routes.bp)
     app.register_blueprint(notifications_routes.bp)
+    app.register_blueprint(matching_routes.bp)
     notifications_routes.init_app(app)
     api.init_app(app)
     cli.init_app(app)

@@ -20,13 +20,13 @@ ENGINE_MODULES = sorted(
         *(
             path
             for path in PACKAGE.glob("matching/*.py")
-            if path.stem not in {"models", "service", "routes", "api", "cli"}
+            if path.stem not in {"models", "service", "planning", "routes", "api", "cli"}
         ),
     ]
 )
 FORBIDDEN = ("flask", "flask_", "sqlalchemy", "werkzeug", "jinja2", "psycopg")
 ENGINE_PACKAGES = ("massline.text", "massline.opinion", "massline.themes.", "massline.matching.")
-WEB_MODULE_NAMES = {"models", "service", "routes", "api", "cli", "schemas", "queries"}
+WEB_MODULE_NAMES = {"models", "service", "planning", "routes", "api", "cli", "schemas", "queries"}
 
 
 def _imports(path: Path) -> list[str]:

@@ -31,6 +31,7 @@ def init_app(app: Flask) -> None:
     from massline.accounts import api as _accounts  # noqa: F401
     from massline.feasibility import api as _feasibility  # noqa: F401
     from massline.localities import api as _localities  # noqa: F401
+    from massline.matching import api as _matching  # noqa: F401
     from massline.priorities import api as _priorities  # noqa: F401
     from massline.themes import api as _themes  # noqa: F401
 

@@ -98,6 +98,7 @@ def show(report_id: int) -> object:
     priority = (
         db.session.get(Priority, report.subject_id) if report.subject_type == "priority" else None
     )
+    pilot_idea = service.pilot_idea_title(db.session, report)
     revisions = (
         db.session.query(ReportRevision)
         .filter_by(report_id=report.id)
@@ -119,6 +120,7 @@ def show(report_id: int) -> object:
     )
     page = render_template(
         "feasibility/show.html",
+        pilot_idea=pilot_idea,
         milestones=list(milestones),
         posts=list(posts),
         monitoring=monitoring,

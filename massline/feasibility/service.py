@@ -20,6 +20,7 @@ from massline.feasibility.models import Report, ReportNotice, ReportRevision
 from massline.feasibility.schemas import ReportInput
 from massline.localities.models import Locality
 from massline.localities.service import in_subtree
+from massline.matching.models import Idea, Pilot
 from massline.models_common import utcnow
 from massline.notifications.models import OutboxMessage
 from massline.priorities.models import Follow, Priority, Support
@@ -89,6 +90,36 @@ def open_reports(session: Session, now: datetime, *, months: int, batch: int = 2
     return opened
 
 
+def open_report(
+    session: Session,
+    subject_type: str,
+    subject_id: int,
+    locality: Locality,
+    now: datetime,
+    *,
+    months: int,
+) -> Report:
+    """Open the report on one subject (a designated pilot, say), or return the one open."""
+    insert_ignoring_duplicates(
+        session,
+        Report,
+        {
+            "subject_type": subject_type,
+            "subject_id": subject_id,
+            "locality_code": locality.code,
+            "province_code": locality.province_code,
+            "status": "open",
+            "opened_at": now,
+            "due_at": due_at(now, months=months),
+            "revision": 0,
+            "cost_breakdown": [],
+            "updated_at": now,
+        },
+        ["subject_type", "subject_id"],
+    )
+    return report_for(session, subject_type, subject_id)
+
+
 def get_report(session: Session, report_id: int) -> Report:
     """A report by id, or NotFound."""
     report = session.get(Report, report_id)
@@ -103,6 +134,17 @@ def report_for(session: Session, subject_type: str, subject_id: int) -> Report |
         Report.subject_type == subject_type, Report.subject_id == subject_id
     )
     return session.scalar(query)
+
+
+def pilot_idea_title(session: Session, report: Report) -> str | None:
+    """For a pilot's report, the title of the idea being piloted."""
+    if report.subject_type != "pilot":
+        return None
+    return session.scalar(
+        select(Idea.title)
+        .join(Pilot, Pilot.idea_id == Idea.id)
+        .where(Pilot.id == report.subject_id)
+    )
 
 
 def is_overdue(report: Report, now: datetime) -> bool:

@@ -124,13 +124,14 @@ def match(session: Session, request: MatchRequest) -> dict[str, Any]:
     ).fit(data, ranking.score, ranking.eligible)
     table = compare_portfolios(selector, data, ranking.score, ranking.eligible)
     evidence = _evidence(priorities, weights, request.level)
+    strata = {code: int(s) for code, s in zip(data.codes.tolist(), selector.strata_, strict=True)}
     rows = [r for r in ranking.rows if r.eligible and r.code not in request.exclude]
     result = selector.result_
     return {
         "level": request.level,
-        "ranking": [_row(r, evidence) for r in rows[: request.top]],
+        "ranking": [_row(r, evidence, strata) for r in rows[: request.top]],
         "portfolio": [
-            _row(ranking.rows[_position(ranking, code)], evidence) for code in result.codes
+            _row(ranking.rows[_position(ranking, code)], evidence, strata) for code in result.codes
         ],
         "portfolio_status": {
             "status": result.status,
@@ -166,7 +167,7 @@ def _evidence(priorities: list, weights: np.ndarray, level: str) -> dict[str, li
     return found
 
 
-def _row(row: Any, evidence: dict[str, list[dict]]) -> dict[str, Any]:
+def _row(row: Any, evidence: dict[str, list[dict]], strata: dict[str, int]) -> dict[str, Any]:
     def number(value: float) -> float | None:
         return None if value is None or not math.isfinite(value) else round(float(value), 6)
 
@@ -182,8 +183,14 @@ def _row(row: Any, evidence: dict[str, list[dict]]) -> dict[str, Any]:
         "participants": int(row.participants),
         "population": None if not math.isfinite(row.population) else int(row.population),
         "per_10k": number(row.per_10k),
+        "stratum": strata.get(row.code, -1),
         "evidence": evidence.get(row.code, []),
     }
+
+
+def _finite(value: float, digits: int) -> float | None:
+    """A JSON-safe number: NaN and infinities (undefined for tiny sets) become null."""
+    return round(float(value), digits) if math.isfinite(value) else None
 
 
 def _metrics(metrics: PortfolioMetrics | None) -> dict[str, Any] | None:
@@ -191,11 +198,11 @@ def _metrics(metrics: PortfolioMetrics | None) -> dict[str, Any] | None:
         return None
     return {
         "size": metrics.size,
-        "demand_lift": round(float(metrics.demand_lift), 4),
-        "max_smd": round(float(metrics.max_smd), 4),
-        "mean_smd": round(float(metrics.mean_smd), 4),
-        "b_index": round(float(metrics.b_index), 4),
-        "b_percentile": round(float(metrics.b_percentile), 1),
+        "demand_lift": _finite(metrics.demand_lift, 4),
+        "max_smd": _finite(metrics.max_smd, 4),
+        "mean_smd": _finite(metrics.mean_smd, 4),
+        "b_index": _finite(metrics.b_index, 4),
+        "b_percentile": _finite(metrics.b_percentile, 1),
         "provinces": metrics.n_provinces,
         "regions": metrics.n_regions,
     }
