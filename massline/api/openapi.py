@@ -75,7 +75,7 @@ OPERATIONS: tuple[tuple[str, str, str, dict[str, Any] | None, str], ...] = (
     ("post", "/merges/{id}/{decision}", "The duplicate's author accepts or declines a merge", None, "200"),
     ("get", "/notifications", "My in-app notifications", None, "200"),
     ("post", "/ideas", "A central idea (planners)", {"title": "string", "body": "string", "level": "string"}, "201"),
-    ("post", "/ideas/{id}/match", "Rank localities and choose a portfolio; kept as an immutable run", {"k": "integer", "max_per_province": "integer", "exclude": "array", "include": "array", "min_participants": "integer"}, "201"),
+    ("post", "/ideas/{id}/match", "Rank localities and choose a portfolio; kept as an immutable run", {"k": "integer", "max_per_province": "integer", "exclude": "array", "include": "array", "min_participants": "integer", "false_matches": "array", "tradeoff": "boolean"}, "201"),
     ("post", "/ideas/{id}/runs/{run_id}/designate", "Designate pilot sites from a run", {"codes": "array"}, "201"),
     ("post", "/pilots/{id}/refuse", "A site refused; returns the next of its stratum", {"reason": "string"}, "200"),
     ("get", "/openapi.json", "This document", None, "200"),

@@ -45,6 +45,24 @@ def _codes(fields: Fields, name: str) -> tuple[str, ...]:
     return tuple(raw)
 
 
+def _ids(fields: Fields, name: str) -> tuple[int, ...]:
+    """Priority ids the planner marked as false matches."""
+    raw = fields.data.get(name)
+    if raw in (None, "", []):
+        return ()
+    if isinstance(raw, str):
+        raw = [part.strip() for part in raw.replace("，", ",").split(",") if part.strip()]
+        raw = [int(part) if part.isdigit() else part for part in raw]
+    if (
+        not isinstance(raw, list)
+        or len(raw) > 1000
+        or not all(isinstance(i, int) and not isinstance(i, bool) and 0 < i < 2**31 for i in raw)
+    ):
+        fields.errors[name] = _l("Give priority numbers, separated by commas.")
+        return ()
+    return tuple(raw)
+
+
 def parse_match(data: Mapping[str, Any], idea_text: str, level: str) -> MatchRequest:
     """The planner's match parameters."""
     fields = Fields(data)
@@ -52,10 +70,13 @@ def parse_match(data: Mapping[str, Any], idea_text: str, level: str) -> MatchReq
     max_per_province = fields.integer("max_per_province", required=False, minimum=1, maximum=500)
     min_participants = fields.integer("min_participants", required=False, minimum=1) or 30
     exclude, include = _codes(fields, "exclude"), _codes(fields, "include")
+    false_matches = _ids(fields, "false_matches")
+    tradeoff = fields.flag("tradeoff")
     fields.check()
     return MatchRequest(
         text=idea_text, level=level, k=k, max_per_province=max_per_province,
         exclude=exclude, include=include, min_participants=min_participants,
+        false_matches=false_matches, tradeoff=tradeoff,
     )  # fmt: skip
 
 

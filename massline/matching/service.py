@@ -23,7 +23,9 @@ from massline.matching.engine import (
     PortfolioMetrics,
     PortfolioSelector,
     compare_portfolios,
+    match_comparisons,
     rank_localities,
+    tradeoff_curve,
     weighted_distinct_people,
 )
 from massline.matching.registry import COVARIATE_COLUMNS, build_locality_data
@@ -47,6 +49,7 @@ class MatchRequest:
     false_matches: tuple[int, ...] = ()
     top: int = 50
     min_participants: int = 30
+    tradeoff: bool = False
     random_state: int = 0
 
 
@@ -127,7 +130,20 @@ def match(session: Session, request: MatchRequest) -> dict[str, Any]:
     strata = {code: int(s) for code, s in zip(data.codes.tolist(), selector.strata_, strict=True)}
     rows = [r for r in ranking.rows if r.eligible and r.code not in request.exclude]
     result = selector.result_
+    comparisons = match_comparisons(data, result.selected) if result.feasible else None
+    extra: dict[str, Any] = {}
+    if request.tradeoff:
+        extra["tradeoff"] = [
+            {
+                "delta": point.delta,
+                "status": point.result.status,
+                "metrics": _metrics(point.metrics),
+            }
+            for point in tradeoff_curve(selector, data, ranking.score, eligible=ranking.eligible)
+        ]
     return {
+        **extra,
+        "comparisons": _comparisons(data, comparisons),
         "level": request.level,
         "ranking": [_row(r, evidence, strata) for r in rows[: request.top]],
         "portfolio": [
@@ -142,6 +158,23 @@ def match(session: Session, request: MatchRequest) -> dict[str, Any]:
         },
         "metrics": {name: _metrics(m) for name, m in table.items()},
     }
+
+
+def _comparisons(data: LocalityData, found: Any) -> list[dict[str, Any]]:
+    """Each pilot's matched comparison place (never in the same prefecture)."""
+    if found is None:
+        return []
+    pairs = []
+    for pilot, other, distance in zip(found.pilots, found.comparison, found.distance, strict=True):
+        pairs.append(
+            {
+                "pilot": str(data.codes[pilot]),
+                "comparison": None if other < 0 else str(data.codes[other]),
+                "comparison_name": None if other < 0 else str(data.names[other]),
+                "distance": _finite(distance, 3),
+            }
+        )
+    return pairs
 
 
 def _position(ranking: Any, code: str) -> int:

@@ -25,11 +25,25 @@ def test_idea_to_pilots(app, client):
     assert idea.status_code == 201
     idea_id = idea.get_json()["id"]
     run = client.post(
-        f"/api/v1/ideas/{idea_id}/match", json={"k": 2, "min_participants": 3}, headers=planner
+        f"/api/v1/ideas/{idea_id}/match",
+        json={"k": 2, "min_participants": 3, "tradeoff": True},
+        headers=planner,
     )
     assert run.status_code == 201
     body = run.get_json()
     assert body["ranking"][0]["code"] == HOME and len(body["portfolio"]) == 2
+    assert [point["delta"] for point in body["tradeoff"]] == [0.05, 0.1, 0.25, None]
+    for pair in body["comparisons"]:
+        assert pair["comparison"] is None or pair["comparison"][:4] != pair["pilot"][:4]
+    lift_id = body["ranking"][0]["evidence"][0]["id"]
+    without = client.post(
+        f"/api/v1/ideas/{idea_id}/match",
+        json={"k": 2, "min_participants": 3, "false_matches": [lift_id]},
+        headers=planner,
+    ).get_json()
+    home = next(r for r in without["ranking"] if r["code"] == HOME)
+    assert all(e["id"] != lift_id for e in home["evidence"])
+    assert home["supporters"] < body["ranking"][0]["supporters"]
     run_id = body["run_id"]
     stored = db.session.get(MatchRun, run_id)
     assert stored.params["k"] == 2 and stored.result["ranking"][0]["code"] == HOME
@@ -67,7 +81,11 @@ def test_only_planners_and_bad_input(app, client):
     for bad in ({}, {**IDEA, "level": "village"}, {**IDEA, "title": 5}, {**IDEA, "body": ""}):
         assert client.post("/api/v1/ideas", json=bad, headers=planner).status_code == 422
     idea_id = client.post("/api/v1/ideas", json=IDEA, headers=planner).get_json()["id"]
-    for bad in ({"k": 0}, {"k": "ten"}, {"exclude": "abc"}, {"exclude": ["999999"]}):
+    bad_runs = (
+        {"k": 0}, {"k": "ten"}, {"exclude": "abc"}, {"exclude": ["999999"]},
+        {"false_matches": ["x"]}, {"tradeoff": "maybe"},
+    )  # fmt: skip
+    for bad in bad_runs:
         response = client.post(f"/api/v1/ideas/{idea_id}/match", json=bad, headers=planner)
         assert response.status_code == 422, bad
     assert client.post("/api/v1/ideas/999/match", json={}, headers=planner).status_code == 404
