@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from massline.feasibility.service import open_reports, send_notices
 from massline.priorities.service import archive_stale
+from massline.stages.service import advance_due
 
 TickStep = Callable[[Session, datetime, Mapping[str, Any]], int]
 
@@ -26,8 +27,13 @@ def _report_notices(session: Session, now: datetime, config: Mapping[str, Any]) 
     return send_notices(session, now)
 
 
+def _stages(session: Session, now: datetime, config: Mapping[str, Any]) -> int:
+    return advance_due(session, now)
+
+
 # Order matters: reports open before their reminders are considered.
 STEPS: dict[str, TickStep] = {
+    "stages_advanced": _stages,
     "archived": _archive,
     "reports_opened": _open_reports,
     "report_notices": _report_notices,

@@ -33,6 +33,7 @@ def init_app(app: Flask) -> None:
     from massline.localities import api as _localities  # noqa: F401
     from massline.matching import api as _matching  # noqa: F401
     from massline.priorities import api as _priorities  # noqa: F401
+    from massline.stages import api as _stages  # noqa: F401
     from massline.themes import api as _themes  # noqa: F401
 
     app.register_blueprint(bp)

@@ -78,6 +78,14 @@ OPERATIONS: tuple[tuple[str, str, str, dict[str, Any] | None, str], ...] = (
     ("post", "/ideas/{id}/match", "Rank localities and choose a portfolio; kept as an immutable run", {"k": "integer", "max_per_province": "integer", "exclude": "array", "include": "array", "min_participants": "integer", "false_matches": "array", "tradeoff": "boolean"}, "201"),
     ("post", "/ideas/{id}/runs/{run_id}/designate", "Designate pilot sites from a run", {"codes": "array"}, "201"),
     ("post", "/pilots/{id}/refuse", "A site refused; returns the next of its stratum", {"reason": "string"}, "200"),
+    ("post", "/processes", "Open a process from a template (vtaiwan, chengdu_pb) or custom stages (facilitators)", {"title": "string", "description": "string", "locality_code": "string", "template": "string", "stages": "array", "starts_at": "string"}, "201"),
+    ("get", "/processes/{id}", "A process with its stages and audit log", None, "200"),
+    ("post", "/processes/{id}/advance", "Move to the next stage (facilitators); 409 at the last", {"reason": "string"}, "200"),
+    ("post", "/processes/{id}/extend", "Extend the current stage (facilitators)", {"days": "integer", "reason": "string"}, "200"),
+    ("post", "/processes/{id}/statements", "Seed or submit a statement (≤ 140 characters)", {"text": "string"}, "201"),
+    ("post", "/statements/{id}/moderate", "Approve or reject a statement (facilitators)", {"status": "string"}, "200"),
+    ("post", "/statements/{id}/votes", "Agree 1, disagree -1, pass 0; changeable", {"value": "integer"}, "201"),
+    ("get", "/processes/{id}/opinion-groups", "Opinion groups, consensus and divisive statements", None, "200"),
     ("get", "/openapi.json", "This document", None, "200"),
 )  # fmt: skip
 

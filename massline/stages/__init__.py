@@ -1,0 +1,1 @@
+"""Facilitated processes: dated stages, stage-gated actions, statements and opinion groups."""
