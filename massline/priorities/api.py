@@ -46,6 +46,7 @@ def priority_dict(priority: Priority) -> dict[str, Any]:
         "offline_supports": priority.offline_supports,
         "threshold": priority.threshold,
         "comments": priority.comments_count,
+        "process_id": priority.process_id,
         "theme_id": theme_id_for(db.session, priority.id),
         "author": priority.author.display_name,
         "assisted": priority.is_assisted,

@@ -14,6 +14,7 @@ from massline.models_common import utcnow
 from massline.parsing import DB_INT_MAX
 from massline.priorities.models import Comment, Flag, Priority
 from massline.priorities.schemas import CommentInput
+from massline.stages.service import get_process, require_action
 
 MODERATOR_ROLE = "facilitator"
 
@@ -28,6 +29,8 @@ def add_comment(
         raise Forbidden(_l("Verify your phone number first."))
     if priority.status in ("draft", "retired", "archived") or priority.hidden_at is not None:
         raise Conflict(_l("This priority is closed for comments."))
+    if priority.process_id is not None:
+        require_action(get_process(session, priority.process_id), "comment", utcnow())
     if data.parent_id is not None:
         parent = session.get(Comment, data.parent_id)
         if parent is None or parent.priority_id != priority.id or parent.hidden_at is not None:

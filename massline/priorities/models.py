@@ -69,6 +69,7 @@ class Priority(db.Model):
     locality_code: Mapped[str] = mapped_column(String(6), ForeignKey("localities.code"))
     province_code: Mapped[str] = mapped_column(String(2))
     category_id: Mapped[int | None] = mapped_column(ForeignKey("categories.id"))
+    process_id: Mapped[int | None] = mapped_column(ForeignKey("processes.id"), index=True)
     author_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     entered_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     status: Mapped[str] = mapped_column(String(16), default="draft")

@@ -6,8 +6,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from flask_babel import lazy_gettext as _l
-
 from massline.parsing import Fields
 from massline.priorities.models import RETIRE_REASONS
 
@@ -25,6 +23,7 @@ class PriorityInput:
     locality_code: str
     category: str | None
     draft: bool
+    process_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -52,9 +51,8 @@ def parse_priority(data: Mapping[str, Any]) -> PriorityInput:
         locality_code=fields.text("locality_code", max_length=6, min_length=6),
         category=fields.optional_text("category", max_length=40),
         draft=fields.flag("draft"),
+        process_id=fields.integer("process_id", required=False, minimum=1),
     )
-    if "process_id" in data and data["process_id"] not in (None, ""):
-        fields.errors["process_id"] = _l("Unknown process.")
     fields.check()
     return result
 

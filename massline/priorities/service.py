@@ -20,6 +20,8 @@ from massline.parsing import DB_INT_MAX
 from massline.priorities.models import SUPPORTABLE, Category, Follow, Priority, Support
 from massline.priorities.schemas import PriorityInput, RetireInput
 from massline.sql import insert_ignoring_duplicates
+from massline.stages.models import Process
+from massline.stages.service import get_process, require_action
 from massline.text import analyse
 
 
@@ -79,6 +81,22 @@ def _index_text(title: str, body: str) -> tuple[str, str]:
     return " " + " ".join(analysis.search_tokens) + " ", " ".join(analysis.tokens)
 
 
+def _process_for(
+    session: Session, process_id: int | None, locality: Locality, action: str, now: datetime
+) -> Process | None:
+    """The process a priority is made through, checked for place and stage."""
+    if process_id is None:
+        return None
+    try:
+        process = get_process(session, process_id)
+    except NotFound as error:
+        raise NotFound(fields={"process_id": _l("Unknown process.")}) from error
+    if not process.locality.contains(locality.code):
+        raise ValidationError(fields={"process_id": _l("This process does not cover that place.")})
+    require_action(process, action, now)
+    return process
+
+
 def create_priority(
     session: Session,
     author: User,
@@ -102,7 +120,9 @@ def create_priority(
             _l("You can only submit priorities for the places you live in."),
             fields={"locality_code": _l("Not a locality that contains your home.")},
         )
+    process = _process_for(session, data.process_id, locality, "submit", now)
     priority = Priority(
+        process_id=process.id if process else None,
         title=data.title,
         body=data.body,
         locality_code=locality.code,
@@ -229,6 +249,8 @@ def support(
         )
     if priority.status not in SUPPORTABLE or priority.hidden_at is not None:
         raise Conflict(_l("This priority is not open for supports."))
+    if priority.process_id is not None:
+        require_action(get_process(session, priority.process_id), "support", now)
     priority_id = priority.id
     support_id = insert_ignoring_duplicates(
         session,

@@ -175,3 +175,40 @@ def test_tick_advances_on_dates_and_extension_moves_them(app, client):
     assert db.session.get(Process, pid).current_stage.kind == "decision"
     kinds = [a["kind"] for a in client.get(f"/api/v1/processes/{pid}").get_json()["audit"]]
     assert kinds == ["extend", "schedule", "schedule", "schedule"]
+
+
+def test_priorities_supports_and_comments_follow_the_stage(app, client):
+    facilitator = bearer(make_user(roles=(("facilitator", PREFECTURE),)))
+    pid = open_process(
+        client, facilitator, template="chengdu_pb", starts_at=datetime.now(UTC).isoformat()
+    ).get_json()["id"]
+    author = bearer(make_user())
+    idea = {"title": "小区增设充电桩", "body": "电动车越来越多，希望增设充电桩，避免飞线充电。",
+            "locality_code": HOME, "process_id": pid}  # fmt: skip
+    refused = client.post("/api/v1/priorities", json=idea, headers=author)
+    assert refused.status_code == 409 and "收集项目建议" in refused.get_json()["error"]["message"]
+    client.post(f"/api/v1/processes/{pid}/advance", headers=facilitator)  # → ideas
+    made = client.post("/api/v1/priorities", json=idea, headers=author)
+    assert made.status_code == 201
+    priority_id = made.get_json()["id"]
+    assert client.get(f"/api/v1/priorities/{priority_id}").get_json()["process_id"] == pid
+    supporter = bearer(make_user())
+    early = client.post(f"/api/v1/priorities/{priority_id}/supports", headers=supporter)
+    assert early.status_code == 409 and "投票表决" in early.get_json()["error"]["message"]
+    comment = client.post(
+        f"/api/v1/priorities/{priority_id}/comments", json={"body": "支持"}, headers=supporter
+    )
+    assert comment.status_code == 201
+    for _ in range(2):  # → deliberation → voting
+        client.post(f"/api/v1/processes/{pid}/advance", headers=facilitator)
+    assert (
+        client.post(f"/api/v1/priorities/{priority_id}/supports", headers=supporter).status_code
+        == 201
+    )
+    elsewhere = {**idea, "locality_code": "110101"}
+    outside = client.post(
+        "/api/v1/priorities", json=elsewhere, headers=bearer(make_user(home_code="110101"))
+    )
+    assert outside.status_code in (409, 422)
+    unknown = client.post("/api/v1/priorities", json={**idea, "process_id": 9999}, headers=author)
+    assert unknown.status_code == 404
