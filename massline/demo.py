@@ -23,6 +23,8 @@ from massline.priorities import service
 from massline.priorities.categories import slug_for_label
 from massline.priorities.models import Priority
 from massline.priorities.schemas import BODY_MAX, TITLE_MAX, PriorityInput
+from massline.stages.service import advance_due, create_process, stages_from_template
+from massline.stages.statements import add_statement, vote
 from massline.themes.service import build_themes
 
 DEMO_PREFECTURE = "430100"  # 长沙市: the Teddy Cup messages come from a provincial capital
@@ -109,6 +111,7 @@ def load_demo(
                 session, priority.id, supporter, now=when + timedelta(hours=1)
             ).created
     reports = _answer_some(session, rng, now)
+    _consult(session, rng, citizens, now)
     build_themes(session)
     return {
         "users": len(citizens) + len(STAFF),
@@ -144,3 +147,36 @@ def _answer_some(session: Session, rng: random.Random, now) -> int:  # noqa: ANN
         update_report(session, report, official, ReportInput(values))
         publish_report(session, report, official, now=now)
     return opened
+
+
+STATEMENTS = (
+    ("小区里应该增加停车位", 0),
+    ("应该把空地改成绿地和小公园", 1),
+    ("应该给老人增加休息座椅", 1),
+    ("儿童游乐设施很有必要", None),
+    ("改造费用应由政府全额承担", 0),
+    ("改造方案要先让居民投票", None),
+)
+
+
+def _consult(session: Session, rng: random.Random, citizens: list[User], now) -> None:  # noqa: ANN001
+    """A vTaiwan-style consultation in its opinion stage, with two camps of voters."""
+    facilitator = session.scalar(select(User).where(User.phone == STAFF[2][0]))
+    process = create_process(
+        session,
+        facilitator,
+        title="老旧小区公共空间怎么改？",
+        description="长沙市老旧小区改造：请说出您希望公共空间怎么用。",
+        locality=session.get(Locality, DEMO_PREFECTURE),
+        template="vtaiwan",
+        stages=stages_from_template("vtaiwan", now - timedelta(days=20)),
+    )
+    advance_due(session, now)
+    made = [add_statement(session, facilitator, process, text, now) for text, _camp in STATEMENTS]
+    for i, citizen in enumerate(citizens[:60]):
+        camp = i % 2
+        for statement, (_text, leaning) in zip(made, STATEMENTS, strict=True):
+            if rng.random() < 0.2:
+                continue
+            value = 1 if leaning is None else (1 if leaning == camp else -1)
+            vote(session, citizen, statement, value if rng.random() > 0.1 else 0, now)
