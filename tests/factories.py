@@ -103,3 +103,13 @@ def make_report(*, decision: str = "adopt", publish: bool = True, official: User
         publish_report(db.session, report, official)
     db.session.commit()
     return report
+
+
+def row_counts() -> dict[str, int]:
+    """Rows in every table the tests write to (to prove a refusal stored nothing)."""
+    from sqlalchemy import func, select
+
+    from tests.conftest import KEPT_TABLES
+
+    tables = [t for t in db.metadata.sorted_tables if t.name not in KEPT_TABLES]
+    return {t.name: db.session.scalar(select(func.count()).select_from(t)) for t in tables}

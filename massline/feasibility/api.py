@@ -180,9 +180,7 @@ def monitor(report_id: int) -> object:
 def post_monitoring(report_id: int) -> object:
     """A resident's monitoring note, with an optional photo (multipart field `photo`)."""
     report = service.get_report(db.session, report_id)
-    fields = Fields(request_data())
-    body = fields.text("body", max_length=2000, multiline=True)
-    fields.check()
+    body = schemas.parse_note(request_data())
     upload = request.files.get("photo")
     photo = upload.read() if upload and upload.filename else None
     post = aftercare.post_monitoring(
@@ -202,9 +200,7 @@ def post_monitoring(report_id: int) -> object:
 def complete(report_id: int) -> object:
     """The implementing side reports the work complete."""
     report = service.get_report(db.session, report_id)
-    fields = Fields(request_data())
-    summary = fields.text("summary", max_length=6000, multiline=True)
-    fields.check()
+    summary = schemas.parse_completion(request_data())
     aftercare.complete(db.session, report, signed_in(), summary, utcnow())
     db.session.commit()
     return jsonify(report_dict(report))
@@ -214,10 +210,7 @@ def complete(report_id: int) -> object:
 def rate(report_id: int) -> object:
     """A resident rates the finished work 1–5 stars, once."""
     report = service.get_report(db.session, report_id)
-    fields = Fields(request_data())
-    stars = fields.integer("stars", minimum=1, maximum=5)
-    comment = fields.optional_text("comment", max_length=1000, multiline=True)
-    fields.check()
+    stars, comment = schemas.parse_rating(request_data())
     aftercare.rate(db.session, report, signed_in(), stars, comment)
     db.session.commit()
     return jsonify(satisfaction_of(report).to_dict()), 201

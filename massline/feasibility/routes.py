@@ -38,7 +38,6 @@ from massline.feasibility.models import (
 from massline.localities.models import NATION_CODE
 from massline.localities.service import get_locality
 from massline.models_common import utcnow
-from massline.parsing import Fields
 from massline.priorities.models import Priority
 
 bp = Blueprint("feasibility", __name__, url_prefix="/reports")
@@ -159,9 +158,7 @@ def monitor(report_id: int) -> object:
 def post_monitoring(report_id: int) -> object:
     """A monitoring note with an optional photo."""
     report = service.get_report(db.session, report_id)
-    fields = Fields(request.form)
-    body = fields.text("body", max_length=2000, multiline=True)
-    fields.check()
+    body = schemas.parse_note(request.form)
     upload = request.files.get("photo")
     aftercare.post_monitoring(
         db.session,
@@ -180,10 +177,7 @@ def post_monitoring(report_id: int) -> object:
 def rate(report_id: int) -> object:
     """The star rating form."""
     report = service.get_report(db.session, report_id)
-    fields = Fields(request.form)
-    stars = fields.integer("stars", minimum=1, maximum=5)
-    comment = fields.optional_text("comment", max_length=1000, multiline=True)
-    fields.check()
+    stars, comment = schemas.parse_rating(request.form)
     aftercare.rate(db.session, report, signed_in(), stars, comment)
     db.session.commit()
     return _after(report_id, _("Thank you for your rating."))
@@ -205,9 +199,7 @@ def add_milestone(report_id: int) -> object:
 def complete(report_id: int) -> object:
     """Officials post the completion report from the page."""
     report = service.get_report(db.session, report_id)
-    fields = Fields(request.form)
-    summary = fields.text("summary", max_length=6000, multiline=True)
-    fields.check()
+    summary = schemas.parse_completion(request.form)
     aftercare.complete(db.session, report, signed_in(), summary, utcnow())
     db.session.commit()
     return _after(report_id, _("Saved."))

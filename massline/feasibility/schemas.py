@@ -94,3 +94,28 @@ def parse_report(data: Mapping[str, Any]) -> ReportInput:
         fields.errors["cost_high"] = _l("The high estimate must not be below the low one.")
     fields.check()
     return ReportInput(values)
+
+
+def parse_note(data: Mapping[str, Any]) -> str:
+    """A monitoring note's text."""
+    fields = Fields(data)
+    body = fields.text("body", max_length=2000, multiline=True)
+    fields.check()
+    return body
+
+
+def parse_rating(data: Mapping[str, Any]) -> tuple[int, str | None]:
+    """Stars 1–5 and an optional comment."""
+    fields = Fields(data)
+    stars = fields.integer("stars", minimum=1, maximum=5)
+    comment = fields.optional_text("comment", max_length=1000, multiline=True)
+    fields.check()
+    return stars, comment
+
+
+def parse_completion(data: Mapping[str, Any]) -> str:
+    """What the implementing side reports as done."""
+    fields = Fields(data)
+    summary = fields.text("summary", max_length=6000, multiline=True)
+    fields.check()
+    return summary

@@ -12,8 +12,7 @@ from massline import create_app
 from massline.accounts.models import User, VerificationCode
 from massline.extensions import db, limiter
 from massline.notifications.models import OutboxMessage
-from tests.conftest import KEPT_TABLES
-from tests.factories import HOME, bearer, make_user
+from tests.factories import HOME, bearer, make_user, row_counts
 
 NEW = {
     "phone": "139 1234 5678",
@@ -21,12 +20,6 @@ NEW = {
     "password": "a-long-password",
     "locality_code": HOME,
 }
-
-
-def row_counts() -> dict[str, int]:
-    """Rows in every table the tests write to."""
-    tables = [t for t in db.metadata.sorted_tables if t.name not in KEPT_TABLES]
-    return {t.name: db.session.scalar(select(func.count()).select_from(t)) for t in tables}
 
 
 def code_for(phone: str) -> str:

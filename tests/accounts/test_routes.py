@@ -12,8 +12,7 @@ from sqlalchemy import func, select
 from massline.accounts.models import User, VerificationCode
 from massline.extensions import db
 from massline.notifications.models import OutboxMessage
-from tests.conftest import KEPT_TABLES
-from tests.factories import HOME, make_user, sign_in
+from tests.factories import HOME, make_user, row_counts, sign_in
 
 FORM = {
     "phone": "139-1234-5678",
@@ -21,12 +20,6 @@ FORM = {
     "password": "a-long-password",
     "locality_code": HOME,
 }
-
-
-def row_counts() -> dict[str, int]:
-    """Rows in every table the tests write to."""
-    tables = [t for t in db.metadata.sorted_tables if t.name not in KEPT_TABLES]
-    return {t.name: db.session.scalar(select(func.count()).select_from(t)) for t in tables}
 
 
 def anonymous_token(client: Any) -> str:

@@ -9,18 +9,17 @@ import pytest
 from flask_babel import gettext
 from itsdangerous import URLSafeTimedSerializer
 from markupsafe import escape
-from sqlalchemy import func, select
 
 from massline.extensions import db
 from massline.priorities.discussion import add_comment
 from massline.priorities.schemas import CommentInput
-from tests.conftest import KEPT_TABLES
 from tests.factories import (
     ELSEWHERE,
     HOME,
     bearer,
     make_priority,
     make_user,
+    row_counts,
     sign_in,
 )
 
@@ -31,12 +30,6 @@ GOOD = {
     "locality_code": HOME,
 }
 CSRF_MESSAGE = "The form has expired or was not sent from this site. Reload it."
-
-
-def row_counts() -> dict[str, int]:
-    """Rows in every table the tests write to."""
-    tables = [t for t in db.metadata.sorted_tables if t.name not in KEPT_TABLES]
-    return {t.name: db.session.scalar(select(func.count()).select_from(t)) for t in tables}
 
 
 @pytest.fixture
