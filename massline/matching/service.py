@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from massline.accounts.models import User
@@ -28,6 +28,7 @@ from massline.matching.engine import (
     tradeoff_curve,
     weighted_distinct_people,
 )
+from massline.matching.models import Pilot
 from massline.matching.registry import COVARIATE_COLUMNS, build_locality_data
 from massline.priorities.models import PUBLIC_STATUSES, Priority, Support
 from massline.text import tokenize
@@ -60,6 +61,14 @@ def locality_data(session: Session, level: str) -> LocalityData:
         .where(Locality.level == level, Locality.is_standard.is_(True))
         .order_by(Locality.code)
     ).all()
+    # Places already carrying pilots are penalised, so no show-piece site collects them all.
+    carrying = dict(
+        session.execute(
+            select(Pilot.locality_code, func.count(Pilot.id))
+            .where(Pilot.status == "designated")
+            .group_by(Pilot.locality_code)
+        ).all()
+    )
     return build_locality_data(
         codes=[r.code for r in rows],
         names=[r.name for r in rows],
@@ -68,6 +77,7 @@ def locality_data(session: Session, level: str) -> LocalityData:
         regions=[r.region or "" for r in rows],
         population=[float(r.population) if r.population else math.nan for r in rows],
         ratios=[[r.covariates.get(c, math.nan) for c in COVARIATE_COLUMNS] for r in rows],
+        pilot_counts=[carrying.get(r.code, 0) for r in rows],
     )
 
 

@@ -6,7 +6,10 @@ from sqlalchemy import func, select
 
 from massline.extensions import db
 from massline.feasibility.models import Report
+from massline.matching import planning
 from massline.matching.models import MatchRun, Pilot
+from massline.matching.service import MatchRequest, locality_data
+from massline.models_common import utcnow
 from massline.notifications.models import OutboxMessage
 from tests.factories import HOME, bearer, make_user, sign_in
 from tests.matching.test_service import seed
@@ -120,3 +123,20 @@ def test_results_are_strict_json(app, client):
     json.loads(
         run.get_data(as_text=True), parse_constant=lambda c: (_ for _ in ()).throw(ValueError(c))
     )
+
+
+def test_existing_pilots_are_counted_against_a_place(app):
+
+    seed()
+    planner = make_user(roles=(("planner", "000000"),))
+
+    idea = planning.create_idea(
+        db.session, planner, title="试点一", body="加装电梯", level="county"
+    )
+    run = planning.run_match(
+        db.session, planner, idea, MatchRequest(text="加装电梯", k=1, min_participants=3)
+    )
+    planning.designate(db.session, planner, run, [HOME], utcnow(), months=1)
+    data = locality_data(db.session, "county")
+    counts = dict(zip(data.codes.tolist(), data.pilot_counts.tolist(), strict=True))
+    assert counts[HOME] == 1 and sum(counts.values()) == 1
