@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from massline.feasibility.service import open_reports, send_notices
+from massline.notifications.mail import deliver_email
 from massline.priorities.service import archive_stale
 from massline.stages.service import advance_due
 
@@ -37,6 +38,7 @@ STEPS: dict[str, TickStep] = {
     "archived": _archive,
     "reports_opened": _open_reports,
     "report_notices": _report_notices,
+    "emails_sent": deliver_email,
 }
 
 

@@ -28,6 +28,7 @@ class User(db.Model):
     # Set when a community worker registered this resident in person.
     registered_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     locale: Mapped[str | None] = mapped_column(String(8))
+    email: Mapped[str | None] = mapped_column(String(254))
     is_active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[timestamp]
 

@@ -55,6 +55,7 @@ def create_user(
     password: str | None = None,
     verified: bool = False,
     registered_by: User | None = None,
+    email: str | None = None,
     now: datetime | None = None,
 ) -> User:
     """A new account; Conflict if the phone number is taken."""
@@ -71,6 +72,7 @@ def create_user(
         password_hash=generate_password_hash(password) if password else None,
         verified_at=(now or utcnow()) if verified else None,
         registered_by_id=registered_by.id if registered_by else None,
+        email=email,
     )
     session.add(user)
     session.flush()

@@ -86,6 +86,8 @@ OPERATIONS: tuple[tuple[str, str, str, dict[str, Any] | None, str], ...] = (
     ("post", "/statements/{id}/moderate", "Approve or reject a statement (facilitators)", {"status": "string"}, "200"),
     ("post", "/statements/{id}/votes", "Agree 1, disagree -1, pass 0; changeable", {"value": "integer"}, "201"),
     ("get", "/processes/{id}/opinion-groups", "Opinion groups, consensus and divisive statements", None, "200"),
+    ("post", "/processes/{id}/follow", "Follow a process", None, "201"),
+    ("post", "/processes/{id}/updates", "A facilitator's update to followers (in-app and email)", {"title": "string", "body": "string"}, "201"),
     ("get", "/openapi.json", "This document", None, "200"),
 )  # fmt: skip
 

@@ -15,7 +15,7 @@ from massline.extensions import db
 from massline.localities.service import get_locality
 from massline.models_common import utcnow
 from massline.parsing import Fields, request_data
-from massline.stages import service, statements
+from massline.stages import service, statements, updates
 from massline.stages.models import ACTIONS, STATEMENT_STATES, Process
 from massline.stages.templates import TEMPLATES
 
@@ -203,3 +203,25 @@ def opinion_groups(process_id: int) -> object:
     """Opinion groups with representative, consensus and divisive statements."""
     process = service.get_process(db.session, process_id)
     return jsonify(statements.opinion_groups(db.session, process))
+
+
+@bp.post("/processes/<int:process_id>/follow")
+def follow_process(process_id: int) -> object:
+    """Follow a process's updates."""
+    process = service.get_process(db.session, process_id)
+    created = updates.follow(db.session, signed_in(), process, utcnow())
+    db.session.commit()
+    return jsonify({"following": True}), 201 if created else 200
+
+
+@bp.post("/processes/<int:process_id>/updates")
+def post_process_update(process_id: int) -> object:
+    """A facilitator's update to all followers (in-app, and email where given)."""
+    process = service.get_process(db.session, process_id)
+    fields = Fields(request_data())
+    title = fields.text("title", max_length=120, min_length=2)
+    body = fields.text("body", max_length=6000, multiline=True)
+    fields.check()
+    made = updates.post_update(db.session, signed_in(), process, title, body, utcnow())
+    db.session.commit()
+    return jsonify({"id": made.id}), 201

@@ -108,3 +108,31 @@ class StatementVote(db.Model):
         UniqueConstraint("statement_id", "user_id"),
         CheckConstraint("value IN (-1, 0, 1)", name="vote_value"),
     )
+
+
+class ProcessFollow(db.Model):
+    """A person following a process's updates."""
+
+    __tablename__ = "process_follows"
+
+    id: Mapped[intpk]
+    process_id: Mapped[int] = mapped_column(ForeignKey("processes.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[timestamp]
+
+    __table_args__ = (UniqueConstraint("process_id", "user_id"),)
+
+
+class ProcessUpdate(db.Model):
+    """A facilitator's update to the followers of a process."""
+
+    __tablename__ = "process_updates"
+
+    id: Mapped[intpk]
+    process_id: Mapped[int] = mapped_column(
+        ForeignKey("processes.id", ondelete="CASCADE"), index=True
+    )
+    author_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    title: Mapped[str] = mapped_column(String(120))
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[timestamp]
