@@ -15,6 +15,7 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import or_, select
 
 from massline.accounts import schemas, service
@@ -27,6 +28,8 @@ from massline.parsing import Fields
 from massline.priorities.models import Priority
 
 bp = Blueprint("accounts", __name__)
+# Deliberately loose: one @, no spaces, a dot in the domain. The mail server decides the rest.
+EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 _LOCAL_PATH = re.compile(r"/(?![/\\])[^\\\x00-\x1f\x7f]*")
 
 
@@ -129,9 +132,13 @@ def account() -> object:
         fields = Fields(request.form)
         name = fields.text("display_name", max_length=schemas.NAME_MAX, min_length=2)
         locale = fields.choice("locale", ("zh_CN", "en"))
+        email = fields.optional_text("email", max_length=254)
+        if email and not EMAIL.fullmatch(email):
+            fields.errors["email"] = _l("Enter an email address like name@example.cn.")
         fields.check()
         user.display_name = name
         user.locale = locale
+        user.email = email
         db.session.commit()
         flash(_("Saved."))
         return redirect(url_for("accounts.account"))

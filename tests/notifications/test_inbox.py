@@ -34,3 +34,15 @@ def test_inbox_shows_counts_and_marks_read(app, client):
 def test_inbox_needs_sign_in(app, client):
     assert client.get("/api/v1/notifications").status_code == 401
     assert client.get("/notifications").status_code == 401
+
+
+def test_email_for_updates_is_saved_from_the_account_page(app, client):
+    user = make_user()
+    token = sign_in(client, user)
+    form = {"display_name": "李阿姨", "locale": "zh_CN", "csrf_token": token}
+    bad = client.post("/account", data={**form, "email": "not an address"})
+    assert bad.status_code == 422
+    good = client.post("/account", data={**form, "email": "li@example.cn"})
+    assert good.status_code == 302
+    db.session.expire_all()
+    assert db.session.get(type(user), user.id).email == "li@example.cn"
