@@ -23,6 +23,7 @@ from massline.localities.service import in_subtree
 from massline.matching.models import Idea, Pilot
 from massline.models_common import utcnow
 from massline.notifications.models import OutboxMessage
+from massline.notifications.service import notify_in_app
 from massline.priorities.models import Follow, Priority, Support
 from massline.sql import insert_ignoring_duplicates, insert_many_ignoring_duplicates
 
@@ -247,17 +248,13 @@ def _notify_people(
         )
     )
     title = priority.title
-    for user_id in session.scalars(people):
-        session.add(
-            OutboxMessage(
-                channel="inapp",
-                user_id=user_id,
-                recipient=str(user_id),
-                subject="可行性报告已公布",
-                body=f"您关心的诉求“{title}”的可行性报告已公布（第 {report.revision} 版）。",
-                created_at=now,
-            )
-        )
+    notify_in_app(
+        session,
+        session.scalars(people),
+        f"您关心的诉求“{title}”的可行性报告已公布（第 {report.revision} 版）。",
+        subject="可行性报告已公布",
+        now=now,
+    )
 
 
 def officials_for(session: Session, locality_code: str) -> list[int]:

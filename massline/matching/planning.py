@@ -18,7 +18,7 @@ from massline.localities.models import Locality
 from massline.localities.service import get_locality
 from massline.matching.models import Idea, MatchRun, Pilot
 from massline.matching.service import MatchRequest, match
-from massline.notifications.models import OutboxMessage
+from massline.notifications.service import notify_in_app
 from massline.priorities.models import Priority, Support
 
 PLANNER = "planner"
@@ -106,16 +106,7 @@ def _tell_the_askers(session: Session, run: MatchRun, row: dict) -> None:
         .union(select(Support.user_id).where(Support.priority_id.in_(ids)))
     )
     text = f"您提出或支持的诉求促成了“{idea.title}”在{row['name']}试点。"
-    for user_id in session.scalars(people):
-        session.add(
-            OutboxMessage(
-                channel="inapp",
-                user_id=user_id,
-                recipient=str(user_id),
-                subject=text[:200],
-                body=text,
-            )
-        )
+    notify_in_app(session, session.scalars(people), text)
 
 
 def refuse(

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from massline.models_common import utcnow
 from massline.notifications.models import OutboxMessage
 
 
@@ -44,3 +46,28 @@ def mark_read(session: Session, user_id: int, now: datetime) -> int:
         .execution_options(synchronize_session=False)
     )
     return result.rowcount or 0
+
+
+def notify_in_app(
+    session: Session,
+    user_ids: Iterable[int],
+    body: str,
+    *,
+    subject: str | None = None,
+    now: datetime | None = None,
+) -> int:
+    """Put one in-app message per person in the outbox; returns how many."""
+    count = 0
+    for user_id in user_ids:
+        session.add(
+            OutboxMessage(
+                channel="inapp",
+                user_id=user_id,
+                recipient=str(user_id),
+                subject=(subject or body)[:200],
+                body=body,
+                created_at=now or utcnow(),
+            )
+        )
+        count += 1
+    return count

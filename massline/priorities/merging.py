@@ -15,7 +15,7 @@ from massline.accounts.models import User
 from massline.accounts.service import require_role
 from massline.errors import Conflict, Forbidden, NotFound, ValidationError
 from massline.models_common import utcnow
-from massline.notifications.models import OutboxMessage
+from massline.notifications.service import notify_in_app
 from massline.priorities.models import SUPPORTABLE, Follow, MergeProposal, Priority, Support
 
 MODERATOR_ROLE = "facilitator"
@@ -42,7 +42,7 @@ def propose_merge(
             session.add(proposal)
     except IntegrityError as error:
         raise Conflict(_l("This merge has already been proposed.")) from error
-    _tell(
+    notify_in_app(
         session,
         [source.author_id],
         f"协调员建议把您的诉求“{source.title}”合并到“{target.title}”，请在诉求页面决定是否同意。",
@@ -77,7 +77,7 @@ def decide(
             .where(Support.priority_id == source.id)
             .union(select(Follow.user_id).where(Follow.priority_id == source.id))
         )
-        _tell(
+        notify_in_app(
             session,
             [uid for uid in session.scalars(people) if uid != source.author_id],
             f"您支持的诉求“{source.title}”已合并到“{target.title}”（#{target.id}）。"
@@ -85,19 +85,6 @@ def decide(
         )
     session.flush()
     return proposal
-
-
-def _tell(session: Session, user_ids: list[int], text: str) -> None:
-    for user_id in user_ids:
-        session.add(
-            OutboxMessage(
-                channel="inapp",
-                user_id=user_id,
-                recipient=str(user_id),
-                subject=text[:200],
-                body=text,
-            )
-        )
 
 
 def pending_for(session: Session, priority: Priority) -> list[MergeProposal]:
