@@ -25,15 +25,6 @@ users_cli = AppGroup("users", help="Manage accounts.")
 priorities_cli = AppGroup("priorities", help="Bulk work on priorities.")
 
 
-def console_context():  # noqa: ANN201
-    """A bare request context, so refusals render in the default locale from the console.
-
-    The locale selector reads the request (query, session, Accept-Language); without one,
-    formatting any error message raised "Working outside of request context".
-    """
-    return current_app.test_request_context("/")
-
-
 def data_dir() -> Path:
     """The shared real-data folder from the settings."""
     return Path(current_app.config["MASSLINE_DATA_DIR"])
@@ -74,19 +65,6 @@ def create_user_command(
     verified: bool,
 ) -> None:
     """Make an account from the command line."""
-    with console_context():
-        _create_user(phone, locality_code, role, scope, password, display_name, verified)
-
-
-def _create_user(
-    phone: str,
-    locality_code: str,
-    role: str,
-    scope: str | None,
-    password: str | None,
-    display_name: str | None,
-    verified: bool,
-) -> None:
     try:
         user = accounts.create_user(
             db.session,
@@ -111,11 +89,6 @@ def _create_user(
 @click.option("--assisted-by", "worker_phone", required=True, help="The community worker's phone.")
 def import_command(csv_file: Path, worker_phone: str) -> None:
     """Enter offline-collected priorities from CSV; a bad row keeps the whole file out."""
-    with console_context():
-        _import(csv_file, worker_phone)
-
-
-def _import(csv_file: Path, worker_phone: str) -> None:
     try:
         worker = accounts.user_by_phone(db.session, worker_phone)
         created = import_priorities(

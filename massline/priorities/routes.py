@@ -24,6 +24,7 @@ from massline.accounts.service import has_role
 from massline.errors import Conflict, DomainError, Forbidden
 from massline.extensions import db
 from massline.feasibility.service import report_for
+from massline.localities.service import ancestors
 from massline.parsing import Fields
 from massline.priorities import discussion, merging, queries, schemas, service
 from massline.priorities.api import list_args, resident_from, threshold_rule
@@ -118,8 +119,6 @@ def new() -> object:
 
 def _form_page(form: object, error: DomainError | None, priority: object) -> str:
     user = signed_in()
-    from massline.localities.service import ancestors
-
     places = [*ancestors(db.session, user.home), user.home]
     return render_template(
         "priorities/form.html",
@@ -231,8 +230,6 @@ def moderation() -> object:
     """The moderation queue of the signed-in facilitator."""
     user = signed_in()
     if not has_role(user, "facilitator"):
-        from massline.errors import Forbidden
-
         raise Forbidden()
     return render_template(
         "priorities/moderation.html", items=discussion.moderation_queue(db.session, user)

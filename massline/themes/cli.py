@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Any
 
 import click
-from flask import current_app
 from flask.cli import AppGroup
 
 from massline.errors import DomainError
@@ -72,9 +71,7 @@ def _build_errors(bars: _Bars) -> Iterator[None]:
 def build_command(scope: str, n_themes: int | None, batch_size: int, restart: bool) -> None:
     """Rebuild the themes of a scope from stored tokens; continues a build that died."""
     bars = _Bars()
-    # Domain errors carry lazy translated messages, and massline.i18n.select_locale reads the
-    # request: give them one (default locale) until the selector handles the CLI itself.
-    with current_app.test_request_context(), _build_errors(bars):
+    with _build_errors(bars):
         build = service.build_themes(
             db.session,
             scope,
