@@ -18,3 +18,12 @@ def shoot(page: Any, folder: Path, name: str) -> None:
         page.set_viewport_size(viewport)
         page.screenshot(path=str(folder / f"{name}-{label}.png"), full_page=True)
     page.set_viewport_size(size)
+
+
+def log_in(page: Any, phone: str, password: str, next_path: str = "/") -> None:
+    """Sign in through the form and wait for the page it sends us to."""
+    page.goto("/login?next=" + next_path)
+    page.fill("#phone", phone)
+    page.fill("#password", password)
+    page.click("#login")
+    page.wait_for_url("**" + next_path)

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from massline.extensions import db
 from massline.feasibility.models import Report
 from massline.matching.models import Pilot
-from tests.browser.kit import DESKTOP, shoot
+from tests.browser.kit import DESKTOP, log_in, shoot
 from tests.factories import make_user
 from tests.matching.test_service import seed
 
@@ -27,11 +27,7 @@ def test_planner_enters_idea_ranks_and_designates(
     context = browser.new_context(viewport=DESKTOP, locale="zh-CN", base_url=live_server)
     page = context.new_page()
     try:
-        page.goto("/login?next=/ideas/")
-        page.fill("#phone", phone)
-        page.fill("#password", "correct horse")
-        page.click("#login")
-        page.wait_for_url(f"{live_server}/ideas/")
+        log_in(page, phone, "correct horse", "/ideas/")
         page.fill("#idea-title", "老旧小区加装电梯")
         page.fill("#idea-body", "为老旧小区加装电梯，方便老人上下楼。")
         page.click("#create-idea")

@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from massline.extensions import db
 from massline.feasibility.models import Report
-from tests.browser.kit import MOBILE, shoot
+from tests.browser.kit import MOBILE, log_in, shoot
 from tests.factories import HOME, make_report, make_user
 
 
@@ -29,10 +29,7 @@ def test_official_publishes_report_and_dashboard_shows_it(
     context = browser.new_context(viewport=MOBILE, locale="zh-CN", base_url=live_server)
     page = context.new_page()
     try:
-        page.goto("/login")
-        page.fill("#phone", phone)
-        page.fill("#password", "correct horse")
-        page.click("#login")
+        log_in(page, phone, "correct horse")
         page.goto(f"/reports/{report_id}")
         page.select_option("#legality", "lawful")
         page.fill("#legal_basis", "《城市道路照明设施管理规定》第十条")
