@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
 from sklearn.cluster import KMeans
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import silhouette_score
 from threadpoolctl import threadpool_limits
 
@@ -63,16 +65,23 @@ def cluster(
     if len(points) == 0:
         return Clustering(labels, core, np.zeros((0, 2)), float("nan"), {})
 
-    n_distinct = len(np.unique(points, axis=0))
-    # k-means cannot find more groups than distinct points, and silhouette needs k < n.
+    # k-means cannot find more groups than distinct points, and silhouette needs k < n. Points
+    # that differ only by rounding noise of the projection are the same point to k-means.
+    scale = max(float(np.abs(points).max()), 1.0)
+    n_distinct = len(np.unique(np.round(points / scale, 9), axis=0))
     largest_k = min(max_groups, n_distinct, len(points) - 1)
     scores: dict[int, float] = {}
     best: tuple[float, np.ndarray, np.ndarray] | None = None
     for k in range(2, largest_k + 1):
         # k-means on 2-D points does so little work per iteration that OpenMP threads cost
         # more in synchronisation than they save: measured 4x slower on a busy 2-core server.
-        with threadpool_limits(limits=1, user_api="openmp"):
-            model = KMeans(n_clusters=k, n_init=n_init, random_state=seed).fit(points)
+        with threadpool_limits(limits=1, user_api="openmp"), warnings.catch_warnings():
+            # Raised when fewer than k clusters could be filled: such a k is no candidate.
+            warnings.simplefilter("error", ConvergenceWarning)
+            try:
+                model = KMeans(n_clusters=k, n_init=n_init, random_state=seed).fit(points)
+            except ConvergenceWarning:
+                break
         score = _silhouette(points, model.labels_, sample_size, seed)
         scores[k] = score
         if best is None or score > best[0]:
