@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, CheckConstraint, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from massline.extensions import db
@@ -56,8 +56,30 @@ class Stage(db.Model):
     actions: Mapped[list[str]] = mapped_column(JSON, default=list)
     starts_at: Mapped[datetime] = mapped_column(UTCDateTime)
     ends_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # What came out of the stage, written by the facilitator and sent to followers once.
+    summary: Mapped[str] = mapped_column(Text, default="")
+    summary_published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    attachments: Mapped[list[StageAttachment]] = relationship(
+        order_by="StageAttachment.id", lazy="selectin", cascade="all, delete-orphan"
+    )
 
     __table_args__ = (UniqueConstraint("process_id", "position"),)
+
+
+class StageAttachment(db.Model):
+    """A file that goes with a stage's briefing (a PDF or an image), kept in storage."""
+
+    __tablename__ = "stage_attachments"
+
+    id: Mapped[intpk]
+    stage_id: Mapped[int] = mapped_column(ForeignKey("stages.id", ondelete="CASCADE"), index=True)
+    filename: Mapped[str] = mapped_column(String(200))
+    content_type: Mapped[str] = mapped_column(String(100))
+    size: Mapped[int]
+    storage_key: Mapped[str] = mapped_column(String(64))
+    uploaded_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[timestamp]
 
 
 class StageChange(db.Model):
@@ -102,6 +124,7 @@ class StatementVote(db.Model):
     statement_id: Mapped[int] = mapped_column(ForeignKey("statements.id", ondelete="CASCADE"))
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     value: Mapped[int]
+    created_at: Mapped[timestamp]
     updated_at: Mapped[timestamp]
 
     __table_args__ = (
@@ -136,3 +159,22 @@ class ProcessUpdate(db.Model):
     title: Mapped[str] = mapped_column(String(120))
     body: Mapped[str] = mapped_column(Text)
     created_at: Mapped[timestamp]
+
+
+WALL_STATES = ("visible", "hidden")
+
+
+class WallPost(db.Model):
+    """A comment typed online for the reflection meeting's wall, moderated by the facilitator."""
+
+    __tablename__ = "wall_posts"
+
+    id: Mapped[intpk]
+    process_id: Mapped[int] = mapped_column(ForeignKey("processes.id", ondelete="CASCADE"))
+    stage_id: Mapped[int] = mapped_column(ForeignKey("stages.id", ondelete="CASCADE"))
+    author_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    body: Mapped[str] = mapped_column(String(500))
+    status: Mapped[str] = mapped_column(String(10), default="visible")
+    created_at: Mapped[timestamp]
+
+    __table_args__ = (Index("ix_wall_posts_process_id_id", "process_id", "id"),)

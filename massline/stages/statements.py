@@ -76,7 +76,13 @@ def vote(
     created = insert_ignoring_duplicates(
         session,
         StatementVote,
-        {"statement_id": statement.id, "user_id": voter.id, "value": value, "updated_at": now},
+        {
+            "statement_id": statement.id,
+            "user_id": voter.id,
+            "value": value,
+            "created_at": now,
+            "updated_at": now,
+        },
         ["statement_id", "user_id"],
     )
     if created is None:
