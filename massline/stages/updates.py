@@ -42,6 +42,18 @@ def post_update(
     update = ProcessUpdate(process_id=process.id, author_id=facilitator.id, title=title, body=body)
     session.add(update)
     session.flush()
+    notify_followers(session, process, title, body, now)
+    return update
+
+
+def notify_followers(
+    session: Session, process: Process, title: str, body: str, now: datetime
+) -> int:
+    """Tell every follower of the process: in-app, and by email where they gave one.
+
+    Returns how many followers were told. Every announcement to followers goes through here
+    (facilitators' updates, stage changes, published stage summaries).
+    """
     followers = session.execute(
         select(User.id, User.email)
         .join(ProcessFollow, ProcessFollow.user_id == User.id)
@@ -56,4 +68,4 @@ def post_update(
     for message in messages:
         session.add(OutboxMessage(**message, subject=subject, body=body, created_at=now))
     session.flush()
-    return update
+    return len(followers)
