@@ -18,6 +18,7 @@ from massline.feasibility.service import OFFICIAL
 from massline.models_common import utcnow
 from massline.priorities.models import Priority
 from massline.sql import insert_ignoring_duplicates
+from massline.stages.service import get_process, require_action
 from massline.storage import Storage, check_image
 
 UNDER_WAY = ("adopt", "pilot")
@@ -121,13 +122,28 @@ def complete(session: Session, report: Report, user: User, summary: str, now: da
     return report
 
 
+def _require_rating_stage(session: Session, report: Report, now: datetime) -> None:
+    # Work that came out of a consultation is rated in that consultation's evaluation stage.
+    if report.subject_type != "priority":
+        return
+    process_id = session.scalar(select(Priority.process_id).where(Priority.id == report.subject_id))
+    if process_id is not None:
+        require_action(get_process(session, process_id), "rate", now)
+
+
 def rate(
-    session: Session, report: Report, user: User | None, stars: int, comment: str | None
+    session: Session,
+    report: Report,
+    user: User | None,
+    stars: int,
+    comment: str | None,
+    now: datetime | None = None,
 ) -> Rating:
     """A resident rates the finished work once."""
     resident = _require_resident(user, report)
     if report.completed_at is None:
         raise Conflict(_l("Ratings open when the work is reported complete."))
+    _require_rating_stage(session, report, now or utcnow())
     rating = Rating(report_id=report.id, user_id=resident.id, stars=stars, comment=comment)
     try:
         with session.begin_nested():
