@@ -59,6 +59,8 @@ class Stage(db.Model):
     # What came out of the stage, written by the facilitator and sent to followers once.
     summary: Mapped[str] = mapped_column(Text, default="")
     summary_published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Set by a correction after publication, so readers of the first text see it changed.
+    summary_revised_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     attachments: Mapped[list[StageAttachment]] = relationship(
         order_by="StageAttachment.id", lazy="selectin", cascade="all, delete-orphan"
@@ -176,5 +178,12 @@ class WallPost(db.Model):
     body: Mapped[str] = mapped_column(String(500))
     status: Mapped[str] = mapped_column(String(10), default="visible")
     created_at: Mapped[timestamp]
+    # The process's wall change counter at this post's last change (posted, hidden, shown):
+    # screens poll for revisions above the last one they saw. Unique, so two changes can
+    # never share a number and a screen can never skip one.
+    revision: Mapped[int]
 
-    __table_args__ = (Index("ix_wall_posts_process_id_id", "process_id", "id"),)
+    __table_args__ = (
+        Index("ix_wall_posts_process_id_id", "process_id", "id"),
+        UniqueConstraint("process_id", "revision"),
+    )
