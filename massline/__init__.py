@@ -45,6 +45,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from massline.notifications import routes as notifications_routes
     from massline.priorities import routes as priorities_routes
     from massline.stages import routes as stages_routes
+    from massline.stages import wall_routes as stages_wall_routes
     from massline.themes import routes as themes_routes
 
     current.init_app(app)
@@ -57,6 +58,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(notifications_routes.bp)
     app.register_blueprint(matching_routes.bp)
     app.register_blueprint(stages_routes.bp)
+    app.register_blueprint(stages_wall_routes.bp)
     notifications_routes.init_app(app)
     api.init_app(app)
     cli.init_app(app)

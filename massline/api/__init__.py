@@ -34,6 +34,7 @@ def init_app(app: Flask) -> None:
     from massline.matching import api as _matching  # noqa: F401
     from massline.priorities import api as _priorities  # noqa: F401
     from massline.stages import api as _stages  # noqa: F401
+    from massline.stages import wall_api as _stages_wall  # noqa: F401
     from massline.themes import api as _themes  # noqa: F401
 
     app.register_blueprint(bp)

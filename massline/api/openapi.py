@@ -88,6 +88,10 @@ OPERATIONS: tuple[tuple[str, str, str, dict[str, Any] | None, str], ...] = (
     ("get", "/processes/{id}/opinion-groups", "Opinion groups, consensus and divisive statements", None, "200"),
     ("post", "/processes/{id}/follow", "Follow a process", None, "201"),
     ("post", "/processes/{id}/updates", "A facilitator's update to followers (in-app and email)", {"title": "string", "body": "string"}, "201"),
+    ("get", "/processes/{id}/wall", "The meeting wall: newest visible comments, or with ?after=<cursor> the changes since (items, removed ids, next cursor)", None, "200"),
+    ("post", "/processes/{id}/wall", "A resident's comment for the meeting wall (1-500 characters, while the stage takes comments)", {"body": "string"}, "201"),
+    ("post", "/wall-posts/{id}/moderate", "Hide or show a wall post (facilitators)", {"status": "string"}, "200"),
+    ("post", "/processes/{id}/stages/{stage_id}/summary", "Publish a stage summary (201, followers told once) or correct it (200)", {"summary": "string"}, "201"),
     ("get", "/openapi.json", "This document", None, "200"),
 )  # fmt: skip
 
