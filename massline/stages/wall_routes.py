@@ -6,7 +6,16 @@ import io
 
 import qrcode
 import qrcode.image.svg
-from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Response,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import gettext as _
 
 from massline.accounts.current import current_user, signed_in
@@ -19,7 +28,8 @@ from massline.stages.models import Process
 from massline.stages.wall_api import post_limit
 
 bp = Blueprint("stages_wall", __name__, url_prefix="/processes")
-# Without JavaScript the screen reloads itself this often (seconds); with it, it polls.
+# Without JavaScript the screen reloads itself this often (seconds); with it, it polls
+# every MASSLINE_WALL_POLL_SECONDS (default 4).
 NO_SCRIPT_REFRESH = 20
 POLL_SECONDS = 4
 
@@ -44,7 +54,7 @@ def screen(process_id: int) -> str:
         posts=snapshot.items[::-1],
         cursor=snapshot.cursor,
         size=wall.SCREEN_SIZE,
-        poll_seconds=POLL_SECONDS,
+        poll_seconds=current_app.config.get("MASSLINE_WALL_POLL_SECONDS", POLL_SECONDS),
         refresh_seconds=NO_SCRIPT_REFRESH,
         moderator=wall.can_moderate(current_user(), process),
         closed=wall.closed_reason(process, utcnow()),

@@ -8,7 +8,7 @@
   var hideForm = document.getElementById("hide-form");
   var cursor = list.getAttribute("data-cursor");
   var size = parseInt(list.getAttribute("data-size"), 10);
-  var every = parseInt(list.getAttribute("data-seconds"), 10) * 1000;
+  var every = parseFloat(list.getAttribute("data-seconds")) * 1000;
   var failures = 0;
 
   function item(post) {
