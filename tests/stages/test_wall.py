@@ -1,4 +1,4 @@
-"""The reflection meeting's wall (posting, polling, moderation) and stage summaries."""
+"""The reflection meeting's wall: posting, polling with the cursor, moderation, limits."""
 
 from __future__ import annotations
 
@@ -12,8 +12,7 @@ from sqlalchemy import func, select
 
 from massline import create_app
 from massline.extensions import db, limiter
-from massline.notifications.models import OutboxMessage
-from massline.stages.models import Stage, WallPost
+from massline.stages.models import WallPost
 from tests.factories import ELSEWHERE, HOME, PREFECTURE, bearer, make_user, row_counts, sign_in
 
 
@@ -188,146 +187,6 @@ def test_bad_input_is_refused_and_stores_nothing(app, client):
     assert moderate(client, 99_999_999_999, facilitator, "hidden").status_code == 404
     assert row_counts() == before
     assert post(client, pid, resident, "字" * 500).status_code == 201  # the limit itself is fine
-
-
-def follow(client, pid, **user_fields):
-    headers = bearer(make_user(**user_fields))
-    assert client.post(f"/api/v1/processes/{pid}/follow", headers=headers).status_code == 201
-
-
-def outbox() -> list[tuple[str, str]]:
-    return list(db.session.execute(select(OutboxMessage.channel, OutboxMessage.subject)).all())
-
-
-def test_a_summary_is_announced_once_and_corrections_are_marked(app, client):
-    facilitator = facilitator_headers()
-    process = open_process(client, facilitator)
-    pid, stages = process["id"], process["stages"]
-    follow(client, pid)
-    follow(client, pid, email="li@example.com")
-    url = f"/api/v1/processes/{pid}/stages/{stages[0]['id']}/summary"
-
-    first = client.post(
-        url, json={"summary": "大家希望多种树。\n\n也要修路灯。"}, headers=facilitator
-    )
-    assert first.status_code == 201
-    assert first.get_json()["outcome"] == "published" and first.get_json()["revised_at"] is None
-    sent = outbox()
-    assert sorted(channel for channel, _ in sent) == ["email", "inapp", "inapp"]
-    assert all("提出建议" in subject for _, subject in sent)
-
-    fixed = client.post(url, json={"summary": "大家希望多种树，也要修路灯。"}, headers=facilitator)
-    assert fixed.status_code == 200 and fixed.get_json()["outcome"] == "revised"
-    assert fixed.get_json()["revised_at"] and fixed.get_json()["published_at"]
-    again = client.post(url, json={"summary": "大家希望多种树，也要修路灯。"}, headers=facilitator)
-    assert again.get_json()["outcome"] == "unchanged"
-    assert len(outbox()) == 3  # told once, on the first publication only
-
-    page = client.get(f"/processes/{pid}").get_data(as_text=True)
-    assert "大家希望多种树，也要修路灯。" in page and f'id="summary-{stages[0]["id"]}"' in page
-    assert page.count('class="revised"') == 1
-
-
-def test_summary_refusals(app, client):
-    facilitator = facilitator_headers()
-    process = open_process(client, facilitator)
-    pid, stages = process["id"], process["stages"]
-    other = open_process(client, facilitator)
-    follow(client, pid)
-    url = f"/api/v1/processes/{pid}/stages/{stages[0]['id']}/summary"
-    citizen = bearer(make_user())
-    elsewhere = bearer(make_user(roles=(("facilitator", ELSEWHERE),)))
-    before = row_counts()
-    future = client.post(
-        f"/api/v1/processes/{pid}/stages/{stages[1]['id']}/summary",
-        json={"summary": "还没开始"},
-        headers=facilitator,
-    )
-    assert future.status_code == 409 and "意见征集" in future.get_json()["error"]["message"]
-    for who, status in (({}, 401), (citizen, 403), (elsewhere, 403)):
-        assert client.post(url, json={"summary": "总结"}, headers=who).status_code == status
-    for summary in ("", "字" * 6001, 7, ["x"]):
-        assert client.post(url, json={"summary": summary}, headers=facilitator).status_code == 422
-    for stage_id in (other["stages"][0]["id"], 2**40):
-        wrong = f"/api/v1/processes/{pid}/stages/{stage_id}/summary"
-        assert client.post(wrong, json={"summary": "总结"}, headers=facilitator).status_code == 404
-    assert row_counts() == before
-    # A finished stage can still get its summary after the process moved on.
-    client.post(f"/api/v1/processes/{pid}/advance", headers=facilitator)
-    assert client.post(url, json={"summary": "总结"}, headers=facilitator).status_code == 201
-    assert db.session.get(Stage, stages[0]["id"]).summary == "总结"
-
-
-def test_pages_post_moderate_and_publish_without_javascript(app, client):
-    facilitator_user = make_user(roles=(("facilitator", PREFECTURE),))
-    process = open_process(client, bearer(facilitator_user))
-    pid, stage_id = process["id"], process["stages"][0]["id"]
-    resident = make_user()
-
-    anonymous = client.get(f"/processes/{pid}/wall/comment").get_data(as_text=True)
-    assert 'name="body"' not in anonymous and "/login?next=" in anonymous
-    token = sign_in(client, resident)
-    assert 'name="body"' in client.get(f"/processes/{pid}/wall/comment").get_data(as_text=True)
-    sent = client.post(
-        f"/processes/{pid}/wall/comment", data={"csrf_token": token, "body": "<b>多种树</b>"}
-    )
-    assert sent.status_code == 302
-    too_long = client.post(
-        f"/processes/{pid}/wall/comment", data={"csrf_token": token, "body": "长" * 501}
-    )
-    assert too_long.status_code == 422
-    assert "长" * 501 in too_long.get_data(as_text=True)  # what was typed comes back
-    assert client.post(f"/processes/{pid}/wall/comment", data={"body": "x"}).status_code == 400
-    assert db.session.scalar(select(func.count(WallPost.id))) == 1
-
-    screen = client.get(f"/processes/{pid}/wall").get_data(as_text=True)
-    assert "&lt;b&gt;多种树&lt;/b&gt;" in screen and "<b>多种树" not in screen  # escaped
-    assert 'http-equiv="refresh"' in screen and 'data-cursor="1"' in screen
-    assert "wall.js" in screen and 'name="status" value="hidden"' not in screen
-    assert f"/processes/{pid}/wall/comment" in client.get(f"/processes/{pid}").get_data(
-        as_text=True
-    )
-    assert client.get(f"/processes/{pid}/wall/qr.svg").mimetype == "image/svg+xml"
-
-    post_id = db.session.scalar(select(WallPost.id))
-    token = sign_in(client, facilitator_user)
-    screen = client.get(f"/processes/{pid}/wall").get_data(as_text=True)
-    assert 'name="status" value="hidden"' in screen and 'id="hide-form"' in screen
-    hidden = client.post(
-        f"/processes/{pid}/wall/{post_id}/moderate",
-        data={"csrf_token": token, "status": "hidden", "back": "comment"},
-    )
-    assert hidden.status_code == 302 and hidden.location.endswith(f"/processes/{pid}/wall/comment")
-    assert "多种树" not in client.get(f"/processes/{pid}/wall").get_data(as_text=True)
-    mine = client.get(f"/processes/{pid}/wall/comment").get_data(as_text=True)
-    assert "多种树" in mine and 'value="visible"' in mine  # facilitators can show it again
-    other = open_process(client, bearer(facilitator_user))["id"]
-    wrong = client.post(
-        f"/processes/{other}/wall/{post_id}/moderate",
-        data={"csrf_token": token, "status": "visible"},
-    )
-    assert wrong.status_code == 404
-
-    summary_url = f"/processes/{pid}/stages/{stage_id}/summary"
-    assert 'name="summary"' in client.get(summary_url).get_data(as_text=True)
-    empty = client.post(summary_url, data={"csrf_token": token, "summary": "  "})
-    assert empty.status_code == 422
-    published = client.post(summary_url, data={"csrf_token": token, "summary": "会上大家同意种树"})
-    assert published.status_code == 302 and f"#summary-{stage_id}" in published.location
-    assert "会上大家同意种树" in client.get(f"/processes/{pid}").get_data(as_text=True)
-    sign_in(client, resident)
-    assert client.get(summary_url).status_code == 403
-
-
-def test_the_wall_link_only_while_comments_are_taken(app, client):
-    facilitator = facilitator_headers()
-    pid = open_process(client, facilitator)["id"]
-    for _ in range(3):
-        client.post(f"/api/v1/processes/{pid}/advance", headers=facilitator)  # → decision
-    page = client.get(f"/processes/{pid}").get_data(as_text=True)
-    assert f"/processes/{pid}/wall/comment" not in page
-    screen = client.get(f"/processes/{pid}/wall").get_data(as_text=True)
-    assert 'id="wall-closed"' in screen
 
 
 def test_posting_is_rate_limited_per_person_across_page_and_api(app, app_config):
