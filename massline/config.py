@@ -49,6 +49,8 @@ class Defaults:
     MASSLINE_SMTP_PASSWORD = ""
     MASSLINE_MAIL_SENDER = "massline@localhost"
     MASSLINE_MAIL_MAX_ATTEMPTS = 5
+    # Daily digests go out with the first tick after this hour, Beijing time.
+    MASSLINE_DIGEST_HOUR = 7
     MASSLINE_CODE_TTL_MINUTES = 10
     MASSLINE_CODE_MAX_ATTEMPTS = 5
     MASSLINE_TOKEN_DAYS = 90

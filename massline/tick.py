@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from massline.feasibility.service import open_reports, send_notices
+from massline.notifications.digest import compose_digests
 from massline.notifications.mail import deliver_email
 from massline.priorities.service import archive_stale
 from massline.stages.service import advance_due
@@ -32,12 +33,14 @@ def _stages(session: Session, now: datetime, config: Mapping[str, Any]) -> int:
     return advance_due(session, now)
 
 
-# Order matters: reports open before their reminders are considered.
+# Order matters: reports open before their reminders are considered, and the day's digests
+# (stage announcements included) are composed before the emails go out.
 STEPS: dict[str, TickStep] = {
     "stages_advanced": _stages,
     "archived": _archive,
     "reports_opened": _open_reports,
     "report_notices": _report_notices,
+    "digests_composed": compose_digests,
     "emails_sent": deliver_email,
 }
 

@@ -135,10 +135,13 @@ def account() -> object:
         email = fields.optional_text("email", max_length=254)
         if email and not EMAIL.fullmatch(email):
             fields.errors["email"] = _l("Enter an email address like name@example.cn.")
+        frequency = fields.choice("email_frequency", ("each", "daily"), required=False)
         fields.check()
         user.display_name = name
         user.locale = locale
         user.email = email
+        if frequency is not None:  # a form without the choice keeps the saved one
+            user.email_digest = frequency == "daily"
         db.session.commit()
         flash(_("Saved."))
         return redirect(url_for("accounts.account"))

@@ -1,11 +1,12 @@
-"""In-app notifications: the outbox rows addressed to a person's inbox."""
+"""Telling people: in-app messages in their inbox, and the emails or digest items beside them."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 
 from massline.models_common import utcnow
@@ -71,3 +72,48 @@ def notify_in_app(
         )
         count += 1
     return count
+
+
+@dataclass(frozen=True)
+class Recipient:
+    """Someone to tell: their id, the email they gave (if any) and whether they want a digest."""
+
+    user_id: int
+    email: str | None = None
+    email_digest: bool = False
+
+
+def notify_people(
+    session: Session, people: Iterable[Recipient], subject: str, body: str, now: datetime
+) -> int:
+    """One in-app message each, and an email where they gave an address; returns how many.
+
+    People who chose one email a day get a "digest" item instead, which the tick gathers
+    into their daily email (massline/notifications/digest.py).
+    """
+    rows = []
+    count = 0
+    for person in people:
+        count += 1
+        rows.append(_row("inapp", person.user_id, str(person.user_id), subject, body, now))
+        if person.email:
+            channel = "digest" if person.email_digest else "email"
+            rows.append(_row(channel, person.user_id, person.email, subject, body, now))
+    if rows:
+        # One executemany: an announcement may go to tens of thousands of followers.
+        session.execute(insert(OutboxMessage), rows)
+    return count
+
+
+def _row(
+    channel: str, user_id: int, recipient: str, subject: str, body: str, now: datetime
+) -> dict:
+    return {
+        "channel": channel,
+        "user_id": user_id,
+        "recipient": recipient,
+        "subject": subject[:200],
+        "body": body,
+        "created_at": now,
+        "attempts": 0,
+    }
