@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 
 from flask_babel import format_datetime
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from massline.accounts.models import User
@@ -111,6 +111,7 @@ def advance(
     if process.current_position + 1 >= len(process.stages):
         raise Conflict(_l("This is the last stage; there is nothing to advance to."))
     _move(session, process, facilitator, "advance", reason, now)
+    _announce(session, process, now, reason=reason)
     return process
 
 
@@ -143,6 +144,7 @@ def extend(
         stage.ends_at += shift
     _log(session, process, facilitator, "extend", process.current_position, reason, now)
     session.flush()
+    _announce(session, process, now, extended=True, reason=reason)
     return process
 
 
@@ -150,16 +152,40 @@ def advance_due(session: Session, now: datetime) -> int:
     """The tick: move every process whose current stage has ended; returns how many moves."""
     moved = 0
     for process in session.scalars(select(Process)).unique():
-        while (
-            process.current_position + 1 < len(process.stages)
-            and process.current_stage.ends_at <= now
-        ):
-            to = process.current_position + 1
-            _log(session, process, None, "schedule", to, "", process.current_stage.ends_at)
-            process.current_position = to
+        start, to = process.current_position, process.current_position
+        while to + 1 < len(process.stages) and process.stages[to].ends_at <= now:
+            to += 1
+        if to == start or not _claim_move(session, process, start, to):
+            continue
+        while process.current_position < to:
+            step = process.current_position + 1
+            _log(session, process, None, "schedule", step, "", process.current_stage.ends_at)
+            process.current_position = step
             moved += 1
+        # One announcement per process and tick: stages skipped while the tick was down are over.
+        _announce(session, process, now)
     session.flush()
     return moved
+
+
+def _claim_move(session: Session, process: Process, start: int, to: int) -> bool:
+    """Move the process only if no concurrent tick moved it first (so each move is logged once)."""
+    claimed = session.execute(
+        update(Process)
+        .where(Process.id == process.id, Process.current_position == start)
+        .values(current_position=to)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    return bool(claimed)
+
+
+def _announce(
+    session: Session, process: Process, now: datetime, *, extended: bool = False, reason: str = ""
+) -> None:
+    # Imported here: updates.py builds on this module (roles, processes).
+    from massline.stages.updates import announce_stage
+
+    announce_stage(session, process, now, extended=extended, reason=reason)
 
 
 def require_action(process: Process, action: str, now: datetime) -> None:
