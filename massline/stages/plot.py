@@ -141,7 +141,7 @@ def scatter(
     series = tuple(
         Series(group=g, colour=colour(g), points=tuple(grouped[g])) for g in sorted(grouped)
     )
-    labels = tuple(_label(g, *to_view(*c), width) for g, c in good_centres)
+    labels = tuple(_label(g, *to_view(*c), width, margin) for g, c in good_centres)
     return Plot(
         width=width,
         height=height,
@@ -153,10 +153,16 @@ def scatter(
     )
 
 
-def _label(group: int, x: float, y: float, width: int) -> Label:
+# The label's baseline sits this far above the group's centre, so the name does not hide
+# the dots packed at the centre.
+LABEL_RISE = 8
+
+
+def _label(group: int, x: float, y: float, width: int, margin: int) -> Label:
     # Text running from its point away from the nearer edge never leaves the view box.
     anchor = "start" if x < width / 3 else ("end" if x > 2 * width / 3 else "middle")
-    return Label(group=group, colour=colour(group), x=x, y=y, anchor=anchor)
+    baseline = max(y - LABEL_RISE, margin)
+    return Label(group=group, colour=colour(group), x=x, y=baseline, anchor=anchor)
 
 
 def _transform(

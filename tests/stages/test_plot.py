@@ -80,7 +80,7 @@ def test_no_one_and_identical_points_land_in_the_middle():
     assert (empty.series, empty.viewer, empty.total, empty.shown) == ((), None, 0, 0)
     single = scatter([("a", 3.5, -2.0, 0)], [(3.5, -2.0)], viewer="a")
     assert single.viewer == (160, 120) and single.series == () and single.shown == 1
-    assert (single.labels[0].x, single.labels[0].y) == (160, 120)
+    assert (single.labels[0].x, single.labels[0].y) == (160, 120 - plot.LABEL_RISE)
     same = scatter([(i, 1e-9, 1e-9, i % 2) for i in range(5)])
     assert set(dots(same)) == {(160, 120)}
 
