@@ -45,6 +45,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from massline.notifications import routes as notifications_routes
     from massline.priorities import routes as priorities_routes
     from massline.stages import dashboard_routes as stages_dashboard_routes
+    from massline.stages import manage as stages_manage
     from massline.stages import routes as stages_routes
     from massline.stages import wall_routes as stages_wall_routes
     from massline.themes import routes as themes_routes
@@ -59,6 +60,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(notifications_routes.bp)
     app.register_blueprint(matching_routes.bp)
     app.register_blueprint(stages_routes.bp)
+    app.register_blueprint(stages_manage.bp)
     app.register_blueprint(stages_wall_routes.bp)
     app.register_blueprint(stages_dashboard_routes.bp)
     notifications_routes.init_app(app)

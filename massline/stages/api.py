@@ -2,18 +2,27 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
-from flask import jsonify, request
+from flask import current_app, jsonify, request, url_for
 
 from massline.accounts.current import current_user, signed_in
 from massline.api import bp
 from massline.extensions import db
 from massline.models_common import utcnow
 from massline.parsing import Fields, request_data
-from massline.stages import service, statements, updates
-from massline.stages.models import STATEMENT_STATES, Process
-from massline.stages.schemas import parse_process
+from massline.stages import briefings, service, statements, updates
+from massline.stages.models import STATEMENT_STATES, Process, Stage, StageAttachment
+from massline.stages.schemas import (
+    parse_briefing,
+    parse_extend,
+    parse_process,
+    parse_reason,
+    parse_statement,
+    parse_update,
+)
+from massline.storage import LocalStorage
 
 
 def process_dict(process: Process) -> dict[str, Any]:
@@ -61,18 +70,12 @@ def show_process(process_id: int) -> object:
     return jsonify(process_dict(process) | {"audit": log})
 
 
-def _reason(fields: Fields) -> str:
-    return fields.optional_text("reason", max_length=1000, multiline=True) or ""
-
-
 @bp.post("/processes/<int:process_id>/advance")
 def advance(process_id: int) -> object:
     """Move to the next stage now (facilitators); 409 at the last stage."""
     user = signed_in()
     process = service.get_process(db.session, process_id)
-    fields = Fields(request_data() if _has_body() else {})
-    reason = _reason(fields)
-    fields.check()
+    reason = parse_reason(request_data() if _has_body() else {})
     service.advance(db.session, user, process, reason, utcnow())
     db.session.commit()
     return jsonify(process_dict(process))
@@ -83,10 +86,7 @@ def extend(process_id: int) -> object:
     """Give the current stage more days (facilitators)."""
     user = signed_in()
     process = service.get_process(db.session, process_id)
-    fields = Fields(request_data())
-    days = fields.integer("days", minimum=1, maximum=365)
-    reason = _reason(fields)
-    fields.check()
+    days, reason = parse_extend(request_data())
     service.extend(db.session, user, process, days, reason, utcnow())
     db.session.commit()
     return jsonify(process_dict(process))
@@ -100,9 +100,7 @@ def _has_body() -> bool:
 def add_statement(process_id: int) -> object:
     """Seed (facilitators) or submit (participants, in the opinion stage) a statement."""
     process = service.get_process(db.session, process_id)
-    fields = Fields(request_data())
-    text = fields.text("text", max_length=140, min_length=2)
-    fields.check()
+    text = parse_statement(request_data())
     made = statements.add_statement(db.session, current_user(), process, text, utcnow())
     db.session.commit()
     return jsonify({"id": made.id, "text": made.text, "status": made.status}), 201
@@ -152,10 +150,74 @@ def follow_process(process_id: int) -> object:
 def post_process_update(process_id: int) -> object:
     """A facilitator's update to all followers (in-app, and email where given)."""
     process = service.get_process(db.session, process_id)
-    fields = Fields(request_data())
-    title = fields.text("title", max_length=120, min_length=2)
-    body = fields.text("body", max_length=6000, multiline=True)
-    fields.check()
+    title, body = parse_update(request_data())
     made = updates.post_update(db.session, signed_in(), process, title, body, utcnow())
     db.session.commit()
     return jsonify({"id": made.id}), 201
+
+
+def storage() -> LocalStorage:
+    """Where briefing attachments are kept: their own folder beside the other uploads."""
+    return LocalStorage(Path(current_app.instance_path) / "uploads" / "briefings")
+
+
+def attachment_dict(attachment: StageAttachment, process_id: int) -> dict[str, Any]:
+    """The JSON shape of a briefing attachment, with its public download address."""
+    return {
+        "id": attachment.id,
+        "filename": attachment.filename,
+        "content_type": attachment.content_type,
+        "size": attachment.size,
+        "url": url_for(
+            "stages_manage.attachment", process_id=process_id, attachment_id=attachment.id
+        ),
+    }
+
+
+def _briefing_dict(stage: Stage) -> dict[str, Any]:
+    return {
+        "id": stage.id,
+        "title": stage.title,
+        "briefing": stage.briefing,
+        "briefing_html": str(briefings.render_briefing(stage.briefing)),
+        "attachments": [attachment_dict(a, stage.process_id) for a in stage.attachments],
+    }
+
+
+@bp.patch("/stages/<int:stage_id>")
+def edit_stage_briefing(stage_id: int) -> object:
+    """Change a stage's title and/or Markdown briefing (facilitators)."""
+    stage = briefings.get_stage(db.session, stage_id)
+    briefings.edit_briefing(db.session, signed_in(), stage, parse_briefing(request_data()))
+    db.session.commit()
+    return jsonify(_briefing_dict(stage))
+
+
+@bp.post("/stages/<int:stage_id>/attachments")
+def upload_stage_attachment(stage_id: int) -> object:
+    """Attach a PDF or a JPEG/PNG/WebP image (multipart field `file`, at most 10 MB)."""
+    stage = briefings.get_stage(db.session, stage_id)
+    user = signed_in()
+    # Above the site-wide limit; set before the body is read.
+    request.max_content_length = briefings.UPLOAD_REQUEST_MAX_BYTES
+    sent = request.files.get("file")
+    made = briefings.add_attachment(
+        db.session,
+        user,
+        stage,
+        filename=sent.filename if sent else None,
+        data=sent.read() if sent else b"",
+        storage=storage(),
+    )
+    db.session.commit()
+    return jsonify(attachment_dict(made, stage.process_id)), 201
+
+
+@bp.delete("/attachments/<int:attachment_id>")
+def delete_stage_attachment(attachment_id: int) -> object:
+    """Remove a briefing attachment (facilitators); its file goes once that is saved."""
+    found = briefings.get_attachment(db.session, attachment_id)
+    key = briefings.remove_attachment(db.session, signed_in(), found)
+    db.session.commit()
+    storage().delete(key)
+    return jsonify({"id": attachment_id, "deleted": True})

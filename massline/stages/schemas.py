@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
+from flask_babel import to_utc
+from werkzeug.datastructures import MultiDict
 
 from massline.extensions import db
 from massline.localities.service import get_locality
@@ -15,6 +18,10 @@ from massline.parsing import Fields
 from massline.stages import service
 from massline.stages.models import ACTIONS
 from massline.stages.templates import TEMPLATES
+
+# Blank stage rows on the no-JavaScript form; only filled rows are used.
+CUSTOM_ROWS = 6
+MAX_STAGES = 12
 
 
 def _moment(raw: Any) -> datetime | None:
@@ -43,13 +50,15 @@ def parse_process(data: Mapping[str, Any]) -> dict[str, Any]:
     if template is None and raw_stages is None:
         fields.errors["template"] = _l("Choose a template or give the stages.")
     elif raw_stages is not None:
-        if not isinstance(raw_stages, list) or not 0 < len(raw_stages) <= 12:
-            fields.errors["stages"] = _l("Give between 1 and 12 stages.")
+        if not isinstance(raw_stages, list) or not 0 < len(raw_stages) <= MAX_STAGES:
+            fields.errors["stages"] = _l("Give between 1 and %(n)s stages.", n=MAX_STAGES)
         else:
-            for raw in raw_stages:
+            for number, raw in enumerate(raw_stages, start=1):
                 stage = _stage(raw)
                 if stage is None:
-                    fields.errors["stages"] = _l("Each stage needs a kind, a start and an end.")
+                    fields.errors["stages"] = _l(
+                        "Stage %(n)s needs a kind, a start and an end.", n=number
+                    )
                     break
                 stages.append(stage)
     fields.check()
@@ -77,3 +86,107 @@ def _stage(raw: Any) -> service.StageInput | None:
     if fields.errors or start is None or end is None or not valid_actions:
         return None
     return service.StageInput(kind, title, start, end, tuple(actions), briefing)
+
+
+def _local_moment(raw: str) -> str:
+    """A form's date (or date and time) in the reader's timezone, as an ISO moment in UTC.
+
+    Anything that is not a date is handed on as it is, for `parse_process` to refuse.
+    """
+    raw = raw.strip()
+    try:
+        value = datetime.fromisoformat(raw)
+    except ValueError:
+        return raw
+    if value.tzinfo is not None:
+        return raw
+    return to_utc(value).replace(tzinfo=UTC).isoformat()
+
+
+def process_form_data(form: MultiDict) -> dict[str, Any]:
+    """The new-consultation form in the JSON body's shape, so `parse_process` reads both.
+
+    A typed code in `locality_other` wins over the offered list; a custom template uses
+    the filled stage rows (`stage-N-kind`, `-title`, `-starts_at`, `-ends_at`, `-actions`).
+    """
+    data: dict[str, Any] = {
+        "title": form.get("title"),
+        "description": form.get("description"),
+        "locality_code": (form.get("locality_other") or "").strip() or form.get("locality_code"),
+    }
+    if (form.get("starts_at") or "").strip():
+        data["starts_at"] = _local_moment(form["starts_at"])
+    template = form.get("template")
+    if template != "custom":
+        data["template"] = template
+        return data
+    rows = []
+    for index in range(CUSTOM_ROWS):
+        texts = {
+            name: (form.get(f"stage-{index}-{name}") or "").strip()
+            for name in ("kind", "title", "starts_at", "ends_at")
+        }
+        if not any(texts.values()):
+            continue
+        row: dict[str, Any] = {"kind": texts["kind"], "title": texts["title"]}
+        for name in ("starts_at", "ends_at"):
+            row[name] = _local_moment(texts[name]) if texts[name] else None
+        row["actions"] = form.getlist(f"stage-{index}-actions")
+        rows.append(row)
+    data["stages"] = rows
+    return data
+
+
+@dataclass(frozen=True)
+class BriefingInput:
+    """A stage's new title and briefing (Markdown); None leaves a field as it is."""
+
+    title: str | None
+    briefing: str | None
+
+
+def parse_briefing(data: Mapping[str, Any]) -> BriefingInput:
+    """Title (required when given) and briefing (may be emptied) of a stage."""
+    fields = Fields(data)
+    title = fields.text("title", max_length=80) if "title" in data else None
+    briefing = None
+    if "briefing" in data:
+        briefing = fields.optional_text("briefing", max_length=6000, multiline=True) or ""
+    if title is None and briefing is None:
+        fields.errors["title"] = _l("Give a title or a briefing.")
+    fields.check()
+    return BriefingInput(title, briefing)
+
+
+def parse_statement(data: Mapping[str, Any]) -> str:
+    """A statement's text (2 to 140 characters)."""
+    fields = Fields(data)
+    text = fields.text("text", max_length=140, min_length=2)
+    fields.check()
+    return text
+
+
+def parse_reason(data: Mapping[str, Any]) -> str:
+    """The optional reason for a stage change, for the audit log."""
+    fields = Fields(data)
+    reason = fields.optional_text("reason", max_length=1000, multiline=True) or ""
+    fields.check()
+    return reason
+
+
+def parse_extend(data: Mapping[str, Any]) -> tuple[int, str]:
+    """Days to add to the current stage (1 to 365) and the reason."""
+    fields = Fields(data)
+    days = fields.integer("days", minimum=1, maximum=365)
+    reason = fields.optional_text("reason", max_length=1000, multiline=True) or ""
+    fields.check()
+    return days, reason
+
+
+def parse_update(data: Mapping[str, Any]) -> tuple[str, str]:
+    """A facilitator's update to followers: title and body."""
+    fields = Fields(data)
+    title = fields.text("title", max_length=120, min_length=2)
+    body = fields.text("body", max_length=6000, multiline=True)
+    fields.check()
+    return title, body
