@@ -22,6 +22,7 @@ from massline.stages.templates import TEMPLATES
 # Blank stage rows on the no-JavaScript form; only filled rows are used.
 CUSTOM_ROWS = 6
 MAX_STAGES = 12
+FIRST_YEAR, LAST_YEAR = 2000, 2100
 
 
 def _moment(raw: Any) -> datetime | None:
@@ -29,9 +30,11 @@ def _moment(raw: Any) -> datetime | None:
         return None
     try:
         value = datetime.fromisoformat(raw)
-    except ValueError:
+        value = (value if value.tzinfo else value.replace(tzinfo=UTC)).astimezone(UTC)
+    except (ValueError, OverflowError):
         return None
-    return (value if value.tzinfo else value.replace(tzinfo=UTC)).astimezone(UTC)
+    # Far years overflow once a template adds its stage lengths; no consultation needs them.
+    return value if FIRST_YEAR <= value.year <= LAST_YEAR else None
 
 
 def parse_process(data: Mapping[str, Any]) -> dict[str, Any]:
@@ -96,11 +99,9 @@ def _local_moment(raw: str) -> str:
     raw = raw.strip()
     try:
         value = datetime.fromisoformat(raw)
-    except ValueError:
+        return raw if value.tzinfo else to_utc(value).replace(tzinfo=UTC).isoformat()
+    except (ValueError, OverflowError):
         return raw
-    if value.tzinfo is not None:
-        return raw
-    return to_utc(value).replace(tzinfo=UTC).isoformat()
 
 
 def process_form_data(form: MultiDict) -> dict[str, Any]:

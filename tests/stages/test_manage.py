@@ -12,7 +12,7 @@ from massline.notifications.models import OutboxMessage
 from massline.stages import briefings, updates
 from massline.stages.models import Process, ProcessUpdate, Stage, StageAttachment, Statement
 from massline.stages.service import audit_log
-from tests.factories import ELSEWHERE, HOME, PREFECTURE, make_user, row_counts, sign_in
+from tests.factories import ELSEWHERE, HOME, PREFECTURE, bearer, make_user, row_counts, sign_in
 from tests.stages.test_briefings import PDF, files_in, image, multipart, open_process, stored
 
 __all__ = ["stored"]  # the fixture, imported for this module's tests
@@ -93,6 +93,9 @@ ROW = {
     ({"description": "  "}, 422, "description-error"),
     ({"title": "坏\x00字"}, 422, "title-error"),
     ({"starts_at": "next week"}, 422, "starts_at-error"),
+    ({"starts_at": "0001-01-01"}, 422, "starts_at-error"),
+    ({"starts_at": "9999-12-31"}, 422, "starts_at-error"),
+    ({"template": "custom", **ROW, "stage-0-starts_at": "0001-01-01"}, 422, "stages-error"),
     ({"template": ""}, 422, "template-error"),
     ({"template": "madrid"}, 422, "template-error"),
     ({"template": "custom"}, 422, "stages-error"),
@@ -115,6 +118,22 @@ def test_new_refusals_keep_the_form_and_store_nothing(app, client, overrides, st
     kept = "哪些楼先装？费用怎么分？" if "description" not in overrides else "老旧小区加装电梯"
     assert kept in page  # what was typed is still there
     assert row_counts() == before
+
+
+def test_the_api_refuses_the_same_far_dates_through_the_shared_parser(app, client):
+    headers = bearer(make_user(roles=(("facilitator", HOME),)))
+    body = {
+        "title": "加装电梯",
+        "description": "说说",
+        "locality_code": HOME,
+        "template": "vtaiwan",
+    }
+    for start in ("9999-12-31T00:00:00", "0001-01-01T00:00:00+08:00"):
+        refused = client.post(
+            "/api/v1/processes", json=body | {"starts_at": start}, headers=headers
+        )
+        assert refused.status_code == 422 and "starts_at" in refused.get_json()["error"]["fields"]
+    assert db.session.scalars(select(Process)).first() is None
 
 
 def test_new_refuses_without_csrf_or_role(app, client):
