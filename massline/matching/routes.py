@@ -9,7 +9,7 @@ from sqlalchemy import select
 from massline.accounts.current import signed_in
 from massline.accounts.service import require_role
 from massline.extensions import db
-from massline.matching import planning
+from massline.matching import charts, planning, tilemap
 from massline.matching.api import _codes, get_run, parse_idea, parse_match
 from massline.matching.models import Idea, MatchRun, Pilot
 from massline.models_common import utcnow
@@ -52,11 +52,18 @@ def show(idea_id: int) -> object:
         .unique()
         .all()
     )
-    provinces: dict[str, int] = {}
-    for row in chosen.result["ranking"] if chosen else []:
-        provinces[row["code"][:2]] = provinces.get(row["code"][:2], 0) + 1
     return render_template(
-        "matching/show.html", idea=idea, runs=runs, run=chosen, pilots=pilots, provinces=provinces
+        "matching/show.html",
+        idea=idea,
+        runs=runs,
+        run=chosen,
+        pilots=pilots,
+        tradeoff=charts.tradeoff_chart(chosen.result) if chosen else None,
+        provinces=(
+            tilemap.province_map(chosen.result["ranking"], chosen.result["portfolio"])
+            if chosen
+            else None
+        ),
     )
 
 

@@ -11,8 +11,9 @@ from sqlalchemy import select
 from massline.extensions import db
 from massline.feasibility.models import Report
 from massline.matching.models import Pilot
-from tests.browser.kit import DESKTOP, log_in, shoot
+from tests.browser.kit import DESKTOP, MOBILE, log_in, shoot
 from tests.factories import make_user
+from tests.matching.test_routes import seed_provinces
 from tests.matching.test_service import seed
 
 
@@ -50,3 +51,52 @@ def test_planner_enters_idea_ranks_and_designates(
     assert pilot is not None and pilot.status == "designated"
     report = db.session.scalar(select(Report).where(Report.subject_type == "pilot"))
     assert report.subject_id == pilot.id
+
+
+def test_planner_reads_the_tradeoff_chart_and_the_province_map(
+    app: Flask, live_server: str, browser: Any, artifacts: Path
+) -> None:
+    seed_provinces()
+    planner = make_user(roles=(("planner", "000000"),), password="correct horse")
+    phone = planner.phone
+    db.session.close()
+
+    context = browser.new_context(viewport=MOBILE, locale="zh-CN", base_url=live_server)
+    page = context.new_page()
+    try:
+        log_in(page, phone, "correct horse", "/ideas/")
+        page.fill("#idea-title", "老旧小区加装电梯")
+        page.fill("#idea-body", "为老旧小区加装电梯，方便老人上下楼。")
+        page.click("#create-idea")
+        page.fill("#k", "6")
+        page.fill("#min_participants", "2")
+        page.check("input[name=tradeoff]")
+        page.click("#run-match")
+        page.wait_for_selector("#tradeoff-chart")
+        assert page.locator("#tradeoff-chart svg").count() == 2
+        assert page.locator("#province-map g.tile").count() == 31
+        assert page.locator("#province-map g.has-sites").count() >= 1
+        for label, viewport in (("390", MOBILE), ("1280", DESKTOP)):
+            page.set_viewport_size(viewport)
+            first, second = (box(page, f"#tradeoff-chart svg >> nth={i}") for i in (0, 1))
+            if label == "390":  # stacked, each as wide as the phone allows
+                assert second["y"] >= first["y"] + first["height"] - 1
+                assert first["width"] >= 300 and first["x"] + first["width"] <= 390
+            else:  # side by side on a desk
+                assert abs(second["y"] - first["y"]) < 1 and second["x"] > first["x"]
+            tiles = box(page, "#province-map svg")
+            assert tiles["x"] + tiles["width"] <= viewport["width"]
+            for name in ("tradeoff-chart", "province-map"):
+                page.locator(f"#{name}").screenshot(
+                    path=str(artifacts / f"planner-{name}-{label}.png")
+                )
+        shoot(page, artifacts, "planner-charts")
+    finally:
+        context.close()
+
+
+def box(page: Any, selector: str) -> dict[str, float]:
+    """Where an element is drawn, in CSS pixels."""
+    found = page.locator(selector).bounding_box()
+    assert found is not None, selector
+    return found
