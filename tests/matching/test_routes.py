@@ -5,7 +5,10 @@ from __future__ import annotations
 import re
 import xml.etree.ElementTree as ET
 
+from flask import render_template
+
 from massline.extensions import db
+from massline.matching.charts import tradeoff_chart
 from massline.matching.models import MatchRun
 from massline.matching.tilemap import PALETTE
 from massline.priorities.service import support
@@ -142,3 +145,13 @@ def _check_province_map(html: str, result: dict) -> None:
 def test_idea_page_is_for_planners(app, client):
     sign_in(client, make_user())
     assert client.get("/ideas/").status_code == 403
+
+
+def test_a_delta_off_the_curve_is_named_beside_its_mark(app):
+    metrics = {"demand_lift": 0.5, "max_smd": 0.1}
+    curve = [{"delta": d, "status": "optimal", "metrics": metrics} for d in (0.05, 0.25, None)]
+    status = {"status": "relaxed", "delta_used": 0.15}
+    with app.test_request_context("/?lang=en"):
+        chart = tradeoff_chart({"tradeoff": curve, "portfolio_status": status})
+        html = render_template("matching/_tradeoff.html", chart=chart)
+    assert html.count("chosen (0.15)</text>") == 2  # once per panel
