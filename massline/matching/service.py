@@ -1,27 +1,32 @@
 """Matching from the database: where citizens asked for a central idea, and a fair portfolio.
 
-Reads priorities, supports and localities, hands plain arrays to the engine
-(`massline.matching.engine`) and turns its answer into the stable JSON shape.
+Relevance comes from the saved index (`massline.matching.store`) or, on a small database
+without one, from an exact fit on every call; then only what matches is read (the visible
+relevant priorities, their authors and supporters with their homes) beside participant counts
+by home. The engine (`massline.matching.engine`) ranks, and the answer takes the stable shape.
 """
 
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import dataclass
+from itertools import chain
 from typing import Any
 
 import numpy as np
-from sqlalchemy import func, select
+from sqlalchemy import Integer, any_, func, literal, select
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
 from massline.accounts.models import User
 from massline.localities.models import Locality, code_prefix
 from massline.matching.engine import (
     BetaBinomialDemand,
-    IdeaRelevance,
     LocalityData,
     PortfolioMetrics,
     PortfolioSelector,
+    Ranking,
     compare_portfolios,
     match_comparisons,
     rank_localities,
@@ -30,7 +35,8 @@ from massline.matching.engine import (
 )
 from massline.matching.models import Pilot
 from massline.matching.registry import COVARIATE_COLUMNS, build_locality_data
-from massline.priorities.models import PUBLIC_STATUSES, Priority, Support
+from massline.matching.store.service import count_participants, exact_index, prepare, visible
+from massline.priorities.models import Priority, Support
 from massline.text import tokenize
 
 LEVELS = ("province", "prefecture", "county")
@@ -86,48 +92,128 @@ def _unit_of(code: str, level: str) -> str:
     return code_prefix(code, level).ljust(6, "0")
 
 
-def match(session: Session, request: MatchRequest) -> dict[str, Any]:
-    """Rank localities by relevant demand and choose a representative portfolio."""
+@dataclass(frozen=True, eq=False)
+class RankedDemand:
+    """Every locality ranked for one idea, with its evidence and where relevance came from."""
+
+    data: LocalityData
+    ranking: Ranking
+    evidence: dict[str, list[dict]]
+    relevance: dict[str, Any]
+
+
+def rank_idea(session: Session, request: MatchRequest) -> RankedDemand:
+    """Relevant demand per locality from the database: relevance, people, prior, ranking."""
     if request.level not in LEVELS:
         raise ValueError(f"level must be one of {', '.join(LEVELS)}")
     data = locality_data(session, request.level)
-    index = {code: i for i, code in enumerate(data.codes.tolist())}
-    priorities = session.execute(
-        select(Priority.id, Priority.tokens, Priority.locality_code, Priority.author_id,
-               Priority.entered_by_id, Priority.title)
-        .where(Priority.status.in_(PUBLIC_STATUSES), Priority.hidden_at.is_(None))
-        .order_by(Priority.id)
-    ).all()  # fmt: skip
+    position = {code: i for i, code in enumerate(data.codes.tolist())}
+    units = _Units(position, request.level)
+    prepared = prepare(session)
+    if prepared is None:
+        index, counts = exact_index(session), count_participants(session)
+        relevance = {"kind": "exact", "documents": index.n_documents_}
+    else:
+        index, counts, relevance = prepared.index, prepared.participants, prepared.info
+    ids, weights = index.weights(tokenize(request.text), exclude=request.false_matches)
+    acts = relevant_acts(session, ids)
     n = len(data)
-    online, assisted, participants = np.zeros(n), np.zeros(n), np.zeros(n)
-    weights = np.zeros(len(priorities))
-    if priorities:
-        relevance = IdeaRelevance().fit(
-            [(row.tokens or "").split() for row in priorities], ids=[row.id for row in priorities]
+    # Only the people behind relevant priorities are read; participants come pre-counted.
+    participants = np.zeros(n)
+    for home, people in counts.items():
+        if (at := units(home)) >= 0:
+            participants[at] += people
+    online, assisted = np.zeros(n), np.zeros(n)
+    shown = acts.priority_ids
+    weight_of = weights[np.searchsorted(ids, shown)] if shown.size else np.zeros(0)
+    home_at = np.fromiter(map(units, acts.homes), np.int64, len(acts.homes))
+    if (home_at >= 0).any():
+        keep = home_at >= 0
+        online, assisted = weighted_distinct_people(
+            acts.people[keep], acts.rows[keep], home_at[keep], weight_of, n, acts.offline[keep]
         )
-        weights = relevance.weights(tokenize(request.text), exclude=request.false_matches)
-        row_of = {row.id: i for i, row in enumerate(priorities)}
-        homes = {row.id: row.home_code for row in session.execute(select(User.id, User.home_code))}
-        acts = [(row.author_id, row.id, row.entered_by_id is not None) for row in priorities]
-        acts += [
-            (user_id, priority_id, entered is not None)
-            for user_id, priority_id, entered in session.execute(
-                select(Support.user_id, Support.priority_id, Support.entered_by_id)
-            )
-            if priority_id in row_of
-        ]
-        people = [
-            (person, row_of[pid], index[unit], offline)
-            for person, pid, offline in acts
-            if (unit := _unit_of(homes.get(person, ""), request.level)) in index
-        ]
-        if people:
-            person, prow, loc, off = (np.array(column) for column in zip(*people, strict=True))
-            online, assisted = weighted_distinct_people(person, prow, loc, weights, n, off)
-            active = {(p, l_) for p, l_ in zip(person.tolist(), loc.tolist(), strict=True)}
-            participants = np.bincount([l_ for _p, l_ in active], minlength=n).astype(float)
     model = BetaBinomialDemand(min_participants=request.min_participants)
     ranking = rank_localities(data, online, participants, assisted, model=model)
+    evidence = _evidence(session, acts, weight_of, units)
+    return RankedDemand(data, ranking, evidence, relevance)
+
+
+class _Units:
+    """Home or priority locality code → row of the locality containing it (−1: none), cached."""
+
+    def __init__(self, position: dict[str, int], level: str) -> None:
+        self.position, self.level, self.seen = position, level, {}
+
+    def position_codes(self) -> list[str]:
+        """Locality codes by row."""
+        return sorted(self.position, key=self.position.__getitem__)
+
+    def __call__(self, code: str) -> int:
+        found = self.seen.get(code)
+        if found is None:
+            found = self.seen[code] = self.position.get(_unit_of(code, self.level), -1)
+        return found
+
+
+@dataclass(frozen=True, eq=False)
+class Acts:
+    """Authorship and supports of the visible relevant priorities, in the exact path's order.
+
+    ``rows`` index ``priority_ids`` (the visible relevant priorities, ascending); authors come
+    first by priority, then supports by id, so ties between equal weights break as before.
+    """
+
+    priority_ids: np.ndarray
+    localities: list[str]
+    people: np.ndarray
+    rows: np.ndarray
+    offline: np.ndarray
+    homes: list[str]
+
+
+def relevant_acts(session: Session, ids: np.ndarray) -> Acts:
+    """Who wrote and who supported the given priorities that are still visible, with homes."""
+    authored = session.execute(
+        select(Priority.id, Priority.locality_code, Priority.author_id,
+               Priority.entered_by_id.is_not(None), User.home_code)
+        .join(User, User.id == Priority.author_id)
+        .where(_among(session, Priority.id, ids), visible())
+        .order_by(Priority.id)
+    ).all()  # fmt: skip
+    shown = np.fromiter((row[0] for row in authored), np.int64, len(authored))
+    supports = session.execute(
+        select(Support.id, Support.priority_id, Support.user_id,
+               Support.entered_by_id.is_not(None), User.home_code)
+        .join(User, User.id == Support.user_id)
+        .where(_among(session, Support.priority_id, shown))
+    ).all()  # fmt: skip
+    supports.sort(key=lambda row: row[0])
+    support_of = np.fromiter((row[1] for row in supports), np.int64, len(supports))
+    return Acts(
+        priority_ids=shown,
+        localities=[row[1] for row in authored],
+        people=np.fromiter((row[2] for row in chain(authored, supports)), np.int64,
+                           len(authored) + len(supports)),
+        rows=np.concatenate([np.arange(shown.size), np.searchsorted(shown, support_of)]),
+        offline=np.fromiter((bool(row[3]) for row in chain(authored, supports)), bool,
+                            len(authored) + len(supports)),
+        homes=[row[4] for row in chain(authored, supports)],
+    )  # fmt: skip
+
+
+def _among(session: Session, column: Any, ids: np.ndarray) -> Any:
+    """`column IN ids` as one parameter: an array on PostgreSQL, a JSON list on SQLite."""
+    values = [int(i) for i in ids.tolist()]
+    if session.get_bind().dialect.name == "postgresql":
+        return column == any_(literal(values, postgresql.ARRAY(Integer)))
+    listed = func.json_each(json.dumps(values)).table_valued("value")
+    return column.in_(select(listed.c.value))
+
+
+def match(session: Session, request: MatchRequest) -> dict[str, Any]:
+    """Rank localities by relevant demand and choose a representative portfolio."""
+    ranked = rank_idea(session, request)
+    data, ranking, evidence = ranked.data, ranked.ranking, ranked.evidence
     selector = PortfolioSelector(
         k=request.k,
         max_per_province=request.max_per_province,
@@ -136,7 +222,6 @@ def match(session: Session, request: MatchRequest) -> dict[str, Any]:
         random_state=request.random_state,
     ).fit(data, ranking.score, ranking.eligible)
     table = compare_portfolios(selector, data, ranking.score, ranking.eligible)
-    evidence = _evidence(priorities, weights, request.level)
     strata = {code: int(s) for code, s in zip(data.codes.tolist(), selector.strata_, strict=True)}
     rows = [r for r in ranking.rows if r.eligible and r.code not in request.exclude]
     result = selector.result_
@@ -167,6 +252,7 @@ def match(session: Session, request: MatchRequest) -> dict[str, Any]:
             "binding": list(result.binding),
         },
         "metrics": {name: _metrics(m) for name, m in table.items()},
+        "relevance": ranked.relevance,
     }
 
 
@@ -194,19 +280,37 @@ def _position(ranking: Any, code: str) -> int:
     raise KeyError(code)
 
 
-def _evidence(priorities: list, weights: np.ndarray, level: str) -> dict[str, list[dict]]:
-    """The most relevant priorities per locality, best first."""
-    found: dict[str, list[dict]] = {}
-    for i in np.argsort(-weights, kind="stable"):
-        if weights[i] <= 0:
-            break
-        row = priorities[i]
-        unit = _unit_of(row.locality_code, level)
-        bucket = found.setdefault(unit, [])
-        if len(bucket) < EVIDENCE_PER_PLACE:
-            bucket.append(
-                {"id": row.id, "title": row.title, "relevance": round(float(weights[i]), 3)}
+def _evidence(
+    session: Session, acts: Acts, weights: np.ndarray, units: _Units
+) -> dict[str, list[dict]]:
+    """The most relevant priorities of each place (where the priority is), best first."""
+    unit = np.fromiter(map(units, acts.localities), np.int64, len(acts.localities))
+    # Best first, ties by id; then a stable sort by place keeps that order inside each place.
+    best = np.lexsort((acts.priority_ids, -weights))
+    best = best[unit[best] >= 0]
+    by_place = best[np.argsort(unit[best], kind="stable")]
+    place = unit[by_place]
+    starts = np.flatnonzero(np.r_[True, place[1:] != place[:-1]]) if place.size else place
+    rank = np.arange(place.size) - np.repeat(starts, np.diff(np.r_[starts, place.size]))
+    chosen = by_place[rank < EVIDENCE_PER_PLACE]
+    titles = dict(
+        session.execute(
+            select(Priority.id, Priority.title).where(
+                _among(session, Priority.id, acts.priority_ids[chosen])
             )
+        ).all()
+    )
+    codes = units.position_codes()
+    found: dict[str, list[dict]] = {}
+    for i in chosen.tolist():
+        priority_id = int(acts.priority_ids[i])
+        found.setdefault(codes[unit[i]], []).append(
+            {
+                "id": priority_id,
+                "title": titles[priority_id],
+                "relevance": round(float(weights[i]), 3),
+            }
+        )
     return found
 
 

@@ -1,0 +1,1 @@
+"""What matching keeps between calls: the fitted relevance index and participant counts."""
