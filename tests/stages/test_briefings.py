@@ -1,4 +1,4 @@
-"""Stage briefings: safe Markdown, attachments checked by content, and their JSON calls."""
+"""Stage briefings: safe Markdown, attachments checked by content, their forms and JSON calls."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from PIL import Image
+from sqlalchemy import select
 from werkzeug.datastructures import FileStorage
 from werkzeug.test import encode_multipart
 
@@ -20,7 +21,7 @@ from massline.localities.service import get_locality
 from massline.stages import briefings, service
 from massline.stages.models import Process, Stage, StageAttachment
 from massline.storage import LocalStorage
-from tests.factories import ELSEWHERE, HOME, bearer, make_user, row_counts
+from tests.factories import ELSEWHERE, HOME, bearer, make_user, row_counts, sign_in
 
 PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
 
@@ -73,6 +74,13 @@ def stored(app):
 
 def files_in(folder: Path) -> set[Path]:
     return set(folder.iterdir()) if folder.is_dir() else set()
+
+
+def facilitating(client, code: str = HOME):
+    """A process and a signed-in facilitator of its place, with their form token."""
+    facilitator = make_user(roles=(("facilitator", code),))
+    process = open_process(facilitator)
+    return process, sign_in(client, facilitator)
 
 
 class _Tags(HTMLParser):
@@ -272,3 +280,97 @@ def test_api_uploads_lists_downloads_and_deletes_attachments(app, client, stored
     assert db.session.get(StageAttachment, body["id"]) is None and files_in(stored) == untouched
     assert client.get(body["url"]).status_code == 404
     assert client.delete(f"/api/v1/attachments/{body['id']}", headers=headers).status_code == 404
+
+
+def test_attachments_upload_download_and_delete(app, client, stored):
+    process, token = facilitating(client)
+    stage = process.stages[0]
+    untouched = files_in(stored)
+    upload = f"/processes/{process.id}/manage/stages/{stage.id}/attachments"
+    sent = client.post(upload, **multipart(csrf_token=token, file=(PDF, "会议纪要 第1期.pdf")))
+    assert sent.status_code == 302 and sent.headers["Location"].endswith(f"#stage-{stage.id}")
+    photo = image("JPEG")
+    client.post(upload, **multipart(csrf_token=token, file=(photo, "现场.pdf")))
+    pdf, jpeg = db.session.scalars(select(StageAttachment).order_by(StageAttachment.id)).all()
+    assert (pdf.filename, pdf.content_type, pdf.size) == (
+        "会议纪要 第1期.pdf",
+        "application/pdf",
+        len(PDF),
+    )
+    assert (jpeg.filename, jpeg.content_type) == ("现场.jpg", "image/jpeg")
+    assert len(files_in(stored) - untouched) == 2
+
+    public = client.get(f"/processes/{process.id}").get_data(as_text=True)
+    link = f"/processes/{process.id}/attachments/{pdf.id}"
+    assert link in public and "会议纪要 第1期.pdf" in public
+    with app.test_client().get(link) as downloaded:  # signed out: the briefing is public
+        assert downloaded.status_code == 200 and downloaded.data == PDF
+        assert downloaded.mimetype == "application/pdf"
+        assert downloaded.headers["X-Content-Type-Options"] == "nosniff"
+        disposition = downloaded.headers["Content-Disposition"]
+        assert (
+            "filename*=UTF-8''%E4%BC%9A%E8%AE%AE%E7%BA%AA%E8%A6%81%20%E7%AC%AC1%E6%9C%9F.pdf"
+            in (disposition)
+        )
+        disposition.encode("latin-1")  # a header value any client can read
+    with client.get(f"/processes/{process.id}/attachments/{jpeg.id}") as downloaded:
+        assert downloaded.mimetype == "image/jpeg" and downloaded.data == photo
+    other = open_process(code=ELSEWHERE)
+    assert client.get(f"/processes/{other.id}/attachments/{pdf.id}").status_code == 404
+    assert client.get(f"/processes/{process.id}/attachments/999999").status_code == 404
+
+    delete = f"/processes/{process.id}/manage/attachments/{pdf.id}/delete"
+    outsider = sign_in(client, make_user(roles=(("facilitator", ELSEWHERE),)))
+    assert client.post(delete, data={"csrf_token": outsider}).status_code == 403
+    assert len(files_in(stored) - untouched) == 2
+    token = sign_in(client, make_user(roles=(("facilitator", HOME),)))
+    assert client.post(delete, data={"csrf_token": token}).status_code == 302
+    assert client.post(delete, data={"csrf_token": token}).status_code == 404
+    assert db.session.scalars(select(StageAttachment.id)).all() == [jpeg.id]
+    assert len(files_in(stored) - untouched) == 1
+    assert client.get(link).status_code == 404
+
+
+@pytest.mark.parametrize(("values", "status"), [
+    ({"file": (b"%PDX-1.4 not a pdf", "a.pdf")}, 422),
+    ({"file": (b"GIF89a\x01\x00\x01\x00", "a.png")}, 422),
+    ({"file": (b"", "empty.pdf")}, 422),
+    ({"title": "no file at all"}, 422),
+    ({"file": (PDF + b"\0" * briefings.ATTACHMENT_MAX_BYTES, "big.pdf")}, 422),
+    ({"file": (PDF + b"\0" * (briefings.UPLOAD_REQUEST_MAX_BYTES + 1), "huge.pdf")}, 413),
+])  # fmt: skip
+def test_bad_uploads_are_refused_and_store_nothing(app, client, stored, values, status):
+    process, token = facilitating(client)
+    stage = process.stages[0]
+    files, before = files_in(stored), row_counts()
+    upload = f"/processes/{process.id}/manage/stages/{stage.id}/attachments"
+    refused = client.post(upload, **multipart(csrf_token=token, **values))
+    assert refused.status_code == status
+    if status == 422:
+        assert 'id="file-error"' in refused.get_data(as_text=True)
+    assert files_in(stored) == files and row_counts() == before
+
+
+def test_uploads_need_the_form_token_and_the_role(app, client, stored):
+    process, token = facilitating(client)
+    stage = process.stages[0]
+    citizen, colleague = make_user(), make_user(roles=(("facilitator", HOME),))
+    files, before = files_in(stored), row_counts()
+    upload = f"/processes/{process.id}/manage/stages/{stage.id}/attachments"
+    assert client.post(upload, **multipart(file=(PDF, "a.pdf"))).status_code == 400
+    assert client.post(upload, **multipart(csrf_token="x", file=(PDF, "a.pdf"))).status_code == 400
+    with client.session_transaction() as session:
+        del session["user_id"]
+    assert (
+        client.post(upload, **multipart(csrf_token=token, file=(PDF, "a.pdf"))).status_code == 401
+    )
+    token = sign_in(client, citizen)
+    assert (
+        client.post(upload, **multipart(csrf_token=token, file=(PDF, "a.pdf"))).status_code == 403
+    )
+    token = sign_in(client, colleague)
+    missing = f"/processes/{process.id}/manage/stages/999999/attachments"
+    assert (
+        client.post(missing, **multipart(csrf_token=token, file=(PDF, "a.pdf"))).status_code == 404
+    )
+    assert files_in(stored) == files and row_counts() == before
