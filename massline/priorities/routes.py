@@ -29,6 +29,8 @@ from massline.parsing import Fields
 from massline.priorities import discussion, merging, queries, schemas, service
 from massline.priorities.api import list_args, resident_from, threshold_rule
 from massline.priorities.models import RETIRE_REASONS, Category, Priority
+from massline.stages.models import Process
+from massline.stages.service import get_process
 
 bp = Blueprint("priorities", __name__)
 
@@ -114,18 +116,32 @@ def new() -> object:
             return _form_page(form, error, None), error.status
         flash(_("Saved as a draft.") if data.draft else _("Your priority is published."))
         return redirect(url_for("priorities.show", priority_id=priority.id))
-    return _form_page({"locality_code": user.home_code}, None, None)
+    # Coming from a consultation's page: the priority is made through that process.
+    fields = Fields(request.args)
+    process_id = fields.integer("process_id", required=False, minimum=1)
+    fields.check()
+    blank = {"locality_code": user.home_code}
+    if process_id is not None:
+        blank["process_id"] = str(get_process(db.session, process_id).id)
+    return _form_page(blank, None, None)
 
 
 def _form_page(form: object, error: DomainError | None, priority: object) -> str:
     user = signed_in()
     places = [*ancestors(db.session, user.home), user.home]
+    raw_process = str(form.get("process_id") or "")
+    process = (
+        db.session.get(Process, int(raw_process))
+        if raw_process.isdigit() and 0 < int(raw_process) < 2**31
+        else None
+    )
     return render_template(
         "priorities/form.html",
         form=form,
         error=error,
         priority=priority,
         places=places,
+        process=process,
         categories=_categories(),
         is_worker=has_role(user, "community_worker"),
         similar=queries.similar_titles(db.session, form.get("title", ""))

@@ -335,3 +335,23 @@ def test_public_pages_and_json_never_show_a_phone_number(client):
             assert phone not in text and phone[-4:] + "</" not in text, response.request.path
     assert "公开名字" in responses[0].get_data(as_text=True)
     assert "评论者" in responses[0].get_data(as_text=True)
+
+
+def test_submit_form_from_a_consultation_makes_the_priority_through_it(app, client):
+    from massline.stages.templates import TEMPLATES
+
+    facilitator = bearer(make_user(roles=(("facilitator", PREFECTURE),)))
+    body = {"title": "社区微更新", "description": "公共空间怎么改？", "locality_code": PREFECTURE,
+            "template": "vtaiwan"}  # fmt: skip
+    pid = client.post(f"{API}/processes", json=body, headers=facilitator).get_json()["id"]
+    token = sign_in(client, make_user())
+    page = client.get(f"/priorities/new?process_id={pid}")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert f'name="process_id" value="{pid}"' in html
+    assert TEMPLATES["vtaiwan"][0].title in html  # names the stage it is made in
+    assert client.get("/priorities/new?process_id=99999").status_code == 404
+    assert client.get("/priorities/new?process_id=abc").status_code == 422
+    made = client.post("/priorities/new", data=TEXT | {"csrf_token": token, "process_id": pid})
+    assert made.status_code == 302
+    assert db.session.scalar(select(Priority.process_id)) == pid
