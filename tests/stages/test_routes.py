@@ -317,3 +317,16 @@ def test_stages_end_at_beijing_midnight_on_the_page(app, client):
     assert "ends in 2 days" in html
     last = (midnight + timedelta(days=2)).strftime("%m-%d")
     assert f"–{last}" in html
+
+
+def test_only_the_facilitators_of_the_place_see_the_way_to_manage(app, client):
+    process, _made, _ = opinion_process()
+    assert 'id="manage-link"' not in page(client, process)
+    sign_in(client, make_user())
+    assert 'id="manage-link"' not in page(client, process)
+    sign_in(client, make_user(roles=(("facilitator", ELSEWHERE),)))
+    assert 'id="manage-link"' not in page(client, process)
+    sign_in(client, make_user(roles=(("facilitator", PREFECTURE),)))
+    html = page(client, process)
+    assert f'href="/processes/{process.id}/manage"' in html
+    assert f'href="/processes/{process.id}/dashboard"' in html
