@@ -126,9 +126,11 @@ def tick_command(now: datetime) -> None:
 
 def init_app(app: Flask) -> None:
     """Register the commands."""
+    from massline.matching.cli import matching_cli
     from massline.themes.cli import themes_cli
 
-    commands = (setup_command, tick_command, match_command, users_cli, priorities_cli, themes_cli)
+    commands = (setup_command, tick_command, match_command, users_cli, priorities_cli, themes_cli,
+                matching_cli)  # fmt: skip
     for command in commands:
         app.cli.add_command(command)
 

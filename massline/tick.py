@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from massline.feasibility.service import open_reports, send_notices
+from massline.matching.store.service import refresh as refresh_matching
 from massline.notifications.digest import compose_digests
 from massline.notifications.mail import deliver_email
 from massline.priorities.service import archive_stale
@@ -42,6 +43,8 @@ STEPS: dict[str, TickStep] = {
     "report_notices": _report_notices,
     "digests_composed": compose_digests,
     "emails_sent": deliver_email,
+    # Last: at national scale a refit takes a minute and should not hold back the emails.
+    "matching_refreshed": refresh_matching,
 }
 
 

@@ -148,6 +148,9 @@ class RelevanceIndex(BaseEstimator):
         """Add documents under the fitted vocabulary and idf; ids already present are skipped."""
         ids_array = np.asarray(ids, dtype=np.int64)
         new = ~self.contains(ids_array)
+        new[np.setdiff1d(np.arange(ids_array.size), np.unique(ids_array, return_index=True)[1])] = (
+            False
+        )
         if not new.any():
             return self
         texts = [doc for doc, is_new in zip(documents, new.tolist(), strict=True) if is_new]
