@@ -80,7 +80,7 @@ OPERATIONS: tuple[tuple[str, str, str, dict[str, Any] | None, str], ...] = (
     ("post", "/pilots/{id}/refuse", "A site refused; returns the next of its stratum", {"reason": "string"}, "200"),
     ("post", "/processes", "Open a process from a template (vtaiwan, chengdu_pb) or custom stages (facilitators)", {"title": "string", "description": "string", "locality_code": "string", "template": "string", "stages": "array", "starts_at": "string"}, "201"),
     ("get", "/processes/{id}", "A process with its stages and audit log", None, "200"),
-    ("post", "/processes/{id}/advance", "Move to the next stage (facilitators); 409 at the last", {"reason": "string"}, "200"),
+    ("post", "/processes/{id}/advance", "Move to the next stage (facilitators); 409 at the last, or if it moved since from_position", {"reason": "string", "from_position": "integer"}, "200"),
     ("post", "/processes/{id}/extend", "Extend the current stage (facilitators)", {"days": "integer", "reason": "string"}, "200"),
     ("post", "/processes/{id}/statements", "Seed or submit a statement (≤ 140 characters)", {"text": "string"}, "201"),
     ("post", "/statements/{id}/moderate", "Approve or reject a statement (facilitators)", {"status": "string"}, "200"),

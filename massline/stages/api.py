@@ -15,10 +15,10 @@ from massline.parsing import Fields, request_data
 from massline.stages import briefings, service, statements, updates
 from massline.stages.models import STATEMENT_STATES, Process, Stage, StageAttachment
 from massline.stages.schemas import (
+    parse_advance,
     parse_briefing,
     parse_extend,
     parse_process,
-    parse_reason,
     parse_statement,
     parse_update,
 )
@@ -75,8 +75,8 @@ def advance(process_id: int) -> object:
     """Move to the next stage now (facilitators); 409 at the last stage."""
     user = signed_in()
     process = service.get_process(db.session, process_id)
-    reason = parse_reason(request_data() if _has_body() else {})
-    service.advance(db.session, user, process, reason, utcnow())
+    reason, seen = parse_advance(request_data() if _has_body() else {})
+    service.advance(db.session, user, process, reason, utcnow(), from_position=seen)
     db.session.commit()
     return jsonify(process_dict(process))
 

@@ -272,8 +272,8 @@ def advance(process_id: int) -> object:
     """Move to the next stage now, with a reason for the audit log."""
 
     def act(process: Process, user: User) -> object:
-        reason = schemas.parse_reason(request.form)
-        return service.advance(db.session, user, process, reason, utcnow())
+        reason, seen = schemas.parse_advance(request.form)
+        return service.advance(db.session, user, process, reason, utcnow(), from_position=seen)
 
     return _act(process_id, "advance", act, _("The consultation moved to its next stage."))
 

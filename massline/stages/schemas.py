@@ -167,12 +167,17 @@ def parse_statement(data: Mapping[str, Any]) -> str:
     return text
 
 
-def parse_reason(data: Mapping[str, Any]) -> str:
-    """The optional reason for a stage change, for the audit log."""
+def parse_advance(data: Mapping[str, Any]) -> tuple[str, int | None]:
+    """The optional reason for the audit log, and the stage the facilitator saw when asking.
+
+    With `from_position`, a repeated or crossing request (a double click, two facilitators at
+    once) is refused instead of moving the process on twice.
+    """
     fields = Fields(data)
     reason = fields.optional_text("reason", max_length=1000, multiline=True) or ""
+    seen = fields.integer("from_position", required=False, minimum=0, maximum=MAX_STAGES - 1)
     fields.check()
-    return reason
+    return reason, seen
 
 
 def parse_extend(data: Mapping[str, Any]) -> tuple[int, str]:

@@ -104,12 +104,26 @@ def _log(
 
 
 def advance(
-    session: Session, facilitator: User | None, process: Process, reason: str, now: datetime
-) -> Process:  # noqa: E501
-    """Move to the next stage now; 409 at the last one."""
+    session: Session,
+    facilitator: User | None,
+    process: Process,
+    reason: str,
+    now: datetime,
+    *,
+    from_position: int | None = None,
+) -> Process:
+    """Move to the next stage now; 409 at the last one, or if it moved since `from_position`."""
     require_role(facilitator, FACILITATOR, process.locality)
-    if process.current_position + 1 >= len(process.stages):
+    start = process.current_position
+    if from_position is not None and from_position != start:
+        raise Conflict(
+            _l("The consultation is already in “%(stage)s”.", stage=process.current_stage.title)
+        )
+    if start + 1 >= len(process.stages):
         raise Conflict(_l("This is the last stage; there is nothing to advance to."))
+    # Two requests at once (a double click, two facilitators): only one moves the process.
+    if not _claim_move(session, process, start, start + 1):
+        raise Conflict(_l("The consultation was moved a moment ago; reload the page."))
     _move(session, process, facilitator, "advance", reason, now)
     _announce(session, process, now, reason=reason)
     return process

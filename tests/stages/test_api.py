@@ -212,3 +212,45 @@ def test_priorities_supports_and_comments_follow_the_stage(app, client):
     assert outside.status_code in (409, 422)
     unknown = client.post("/api/v1/priorities", json={**idea, "process_id": 9999}, headers=author)
     assert unknown.status_code == 404
+
+
+def test_a_repeated_or_crossing_advance_moves_the_process_once(app, client, live_server):
+    import threading
+
+    import requests
+
+    facilitators = [make_user(roles=(("facilitator", PREFECTURE),)) for _ in range(2)]
+    headers = [bearer(f) for f in facilitators]
+    pid = open_process(client, headers[0]).get_json()["id"]
+    body = {"reason": "提前", "from_position": 0}
+    first = client.post(f"/api/v1/processes/{pid}/advance", json=body, headers=headers[0])
+    replay = client.post(f"/api/v1/processes/{pid}/advance", json=body, headers=headers[0])
+    assert (first.status_code, replay.status_code) == (200, 409)
+    assert "意见征集" in replay.get_json()["error"]["message"]  # where it already is
+    db.session.close()  # SQLite: hold no lock while the server takes the two calls
+
+    # Two facilitators press the button at the same moment: one of them moves it.
+    statuses: list[int] = []
+    barrier = threading.Barrier(2)
+
+    def press(auth: dict) -> None:
+        barrier.wait()
+        answer = requests.post(
+            f"{live_server}/api/v1/processes/{pid}/advance",
+            json={"from_position": 1}, headers=auth, timeout=30,
+        )  # fmt: skip
+        statuses.append(answer.status_code)
+
+    threads = [threading.Thread(target=press, args=(h,)) for h in headers]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(statuses) == [200, 409]
+    audit = client.get(f"/api/v1/processes/{pid}").get_json()["audit"]
+    assert [(a["from"], a["to"]) for a in audit] == [(0, 1), (1, 2)]
+    assert db.session.get(Process, pid).current_position == 2
+    bad = client.post(
+        f"/api/v1/processes/{pid}/advance", json={"from_position": "x"}, headers=headers[0]
+    )
+    assert bad.status_code == 422
