@@ -27,6 +27,8 @@ class Defaults:
     RATELIMIT_HEADERS_ENABLED = True
     RATELIMIT_VERIFICATION = "5 per 10 minutes"
     RATELIMIT_LOGIN = "20 per 10 minutes"
+    # Comments on a meeting's wall, per person: a lively meeting, not a flood.
+    RATELIMIT_WALL = "6 per minute"
 
     MASSLINE_DATA_DIR = str(PROJECT_ROOT.parent / "shared" / "data")
     MASSLINE_THRESHOLD_RATE = 0.01
@@ -51,6 +53,8 @@ class Defaults:
     MASSLINE_MAIL_MAX_ATTEMPTS = 5
     # Daily digests go out with the first tick after this hour, Beijing time.
     MASSLINE_DIGEST_HOUR = 7
+    # How often the meeting room's screen asks for new comments (seconds).
+    MASSLINE_WALL_POLL_SECONDS = 4
     MASSLINE_CODE_TTL_MINUTES = 10
     MASSLINE_CODE_MAX_ATTEMPTS = 5
     MASSLINE_TOKEN_DAYS = 90

@@ -15,12 +15,9 @@ from massline.parsing import Fields, request_data
 from massline.stages import service, wall
 from massline.stages.models import Stage, WallPost
 
-# Used when the settings name no RATELIMIT_WALL: a lively meeting, not a flood.
-DEFAULT_POST_LIMIT = "6 per minute"
-
 
 def _post_limit() -> str:
-    return current_app.config.get("RATELIMIT_WALL", DEFAULT_POST_LIMIT)
+    return current_app.config["RATELIMIT_WALL"]
 
 
 def _poster_key() -> str:

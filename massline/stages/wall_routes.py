@@ -29,9 +29,8 @@ from massline.stages.wall_api import post_limit
 
 bp = Blueprint("stages_wall", __name__, url_prefix="/processes")
 # Without JavaScript the screen reloads itself this often (seconds); with it, it polls
-# every MASSLINE_WALL_POLL_SECONDS (default 4).
+# every MASSLINE_WALL_POLL_SECONDS.
 NO_SCRIPT_REFRESH = 20
-POLL_SECONDS = 4
 
 
 @bp.app_context_processor
@@ -54,7 +53,7 @@ def screen(process_id: int) -> str:
         posts=snapshot.items[::-1],
         cursor=snapshot.cursor,
         size=wall.SCREEN_SIZE,
-        poll_seconds=current_app.config.get("MASSLINE_WALL_POLL_SECONDS", POLL_SECONDS),
+        poll_seconds=current_app.config["MASSLINE_WALL_POLL_SECONDS"],
         refresh_seconds=NO_SCRIPT_REFRESH,
         moderator=wall.can_moderate(current_user(), process),
         closed=wall.closed_reason(process, utcnow()),

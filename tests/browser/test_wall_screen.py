@@ -31,6 +31,7 @@ def test_screen_updates_without_reload(
     pid, phones = process.id, (facilitator.phone, resident.phone)
     # On SQLite every transaction holds the write lock: end ours before the server writes.
     db.session.close()
+    usual_poll = app.config["MASSLINE_WALL_POLL_SECONDS"]
     app.config["MASSLINE_WALL_POLL_SECONDS"] = 0.5
     screen_context = browser.new_context(viewport=DESKTOP, locale="zh-CN", base_url=live_server)
     phone_context = browser.new_context(viewport=MOBILE, locale="zh-CN", base_url=live_server)
@@ -63,6 +64,6 @@ def test_screen_updates_without_reload(
         assert viewer.evaluate("window.notReloaded") is True
         assert viewer.is_visible("#wall-empty")
     finally:
-        app.config.pop("MASSLINE_WALL_POLL_SECONDS", None)
+        app.config["MASSLINE_WALL_POLL_SECONDS"] = usual_poll
         screen_context.close()
         phone_context.close()
