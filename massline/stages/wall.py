@@ -168,14 +168,6 @@ def wall_changes(
     )
 
 
-def get_stage(process: Process, stage_id: int) -> Stage:
-    """One of the process's stages by id, or NotFound."""
-    stage = next((s for s in process.stages if s.id == stage_id), None)
-    if stage is None:
-        raise NotFound()
-    return stage
-
-
 def require_summary_writer(user: User | None, process: Process, stage: Stage) -> None:
     """Facilitators in scope may write the summary of the current stage or a finished one."""
     require_role(user, FACILITATOR, process.locality)

@@ -12,7 +12,7 @@ from massline.api import bp
 from massline.extensions import db, limiter
 from massline.models_common import utcnow
 from massline.parsing import Fields, request_data
-from massline.stages import service, wall
+from massline.stages import briefings, service, wall
 from massline.stages.models import Stage, WallPost
 
 
@@ -110,7 +110,7 @@ def publish_stage_summary(process_id: int, stage_id: int) -> object:
     """Publish a stage's summary (201, followers told) or correct it (200, not announced)."""
     user = signed_in()
     process = service.get_process(db.session, process_id)
-    stage = wall.get_stage(process, stage_id)
+    stage = briefings.get_stage(db.session, stage_id, process_id=process.id)
     text = wall.parse_summary(request_data())
     outcome = wall.publish_summary(db.session, user, process, stage, text, utcnow())
     db.session.commit()

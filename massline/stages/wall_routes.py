@@ -23,7 +23,7 @@ from massline.errors import DomainError, NotFound
 from massline.extensions import db
 from massline.models_common import utcnow
 from massline.parsing import Fields
-from massline.stages import service, wall
+from massline.stages import briefings, service, wall
 from massline.stages.models import Process
 from massline.stages.wall_api import post_limit
 
@@ -141,7 +141,7 @@ def summary(process_id: int, stage_id: int) -> object:
     """Write and publish a stage's summary, or correct it (facilitators)."""
     user = signed_in()
     process = service.get_process(db.session, process_id)
-    stage = wall.get_stage(process, stage_id)
+    stage = briefings.get_stage(db.session, stage_id, process_id=process.id)
     wall.require_summary_writer(user, process, stage)
     if request.method == "GET":
         return _summary_page(process, stage, stage.summary, None)
