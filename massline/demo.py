@@ -23,8 +23,12 @@ from massline.priorities import service
 from massline.priorities.categories import slug_for_label
 from massline.priorities.models import Priority
 from massline.priorities.schemas import BODY_MAX, TITLE_MAX, PriorityInput
+from massline.stages.briefings import edit_briefing
+from massline.stages.schemas import BriefingInput
 from massline.stages.service import advance_due, create_process, stages_from_template
 from massline.stages.statements import add_statement, vote
+from massline.stages.updates import follow
+from massline.stages.wall import post_comment, publish_summary
 from massline.themes.service import build_themes
 
 DEMO_PREFECTURE = "430100"  # 长沙市: the Teddy Cup messages come from a provincial capital
@@ -159,6 +163,23 @@ STATEMENTS = (
 )
 
 
+PROPOSAL_SUMMARY = (
+    "两周内收到居民建议 46 条，集中在停车、绿地和老人休息设施三方面。"
+    "意见征集阶段将就这些问题请大家逐条表态。"
+)
+OPINION_BRIEFING = """**请对每一条观点表态：同意、不同意或跳过。**
+
+- 每条观点不超过 140 字，您也可以提出新的观点；
+- 投票结束后，我们会公布各意见群体的共识和分歧，并在讨论反思阶段召开居民议事会。
+
+相关政策：[长沙市老旧小区改造](https://www.changsha.gov.cn/)"""
+WALL_COMMENTS = (
+    "停车位和绿地能不能兼顾？比如做立体停车。",
+    "希望议事会安排在周末，上班族也能参加。",
+    "老人休息座椅最好有遮阳。",
+)
+
+
 def _consult(session: Session, rng: random.Random, citizens: list[User], now) -> None:  # noqa: ANN001
     """A vTaiwan-style consultation in its opinion stage, with two camps of voters."""
     facilitator = session.scalar(select(User).where(User.phone == STAFF[2][0]))
@@ -171,7 +192,12 @@ def _consult(session: Session, rng: random.Random, citizens: list[User], now) ->
         template="vtaiwan",
         stages=stages_from_template("vtaiwan", now - timedelta(days=20)),
     )
+    for citizen in citizens[:30]:
+        follow(session, citizen, process, now - timedelta(days=19))
     advance_due(session, now)
+    proposal, opinion = process.stages[0], process.stages[1]
+    publish_summary(session, facilitator, process, proposal, PROPOSAL_SUMMARY, now)
+    edit_briefing(session, facilitator, opinion, BriefingInput(None, OPINION_BRIEFING))
     made = [add_statement(session, facilitator, process, text, now) for text, _camp in STATEMENTS]
     for i, citizen in enumerate(citizens[:60]):
         camp = i % 2
@@ -180,3 +206,5 @@ def _consult(session: Session, rng: random.Random, citizens: list[User], now) ->
                 continue
             value = 1 if leaning is None else (1 if leaning == camp else -1)
             vote(session, citizen, statement, value if rng.random() > 0.1 else 0, now)
+    for citizen, text in zip(citizens[60:], WALL_COMMENTS, strict=False):
+        post_comment(session, citizen, process, text, now)

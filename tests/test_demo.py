@@ -28,5 +28,9 @@ def test_demo_is_real_and_loads_once(app, client, data_dir):
     assert process.current_stage.kind == "opinion"
     groups = client.get(f"/api/v1/processes/{process.id}/opinion-groups").get_json()
     assert len(groups["groups"]) >= 2
+    assert process.stages[0].summary_published_at is not None  # the proposal stage's summary
+    assert "<strong>" in client.get(f"/processes/{process.id}").get_data(as_text=True)
+    wall = client.get(f"/processes/{process.id}/wall").get_data(as_text=True)
+    assert "立体停车" in wall
     again = load_demo(db.session, data_dir, rule=rule, priorities=80)
     assert again["priorities"] == 0
