@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import dataclass
+from functools import cache
 from itertools import chain
 from typing import Any
 
@@ -25,7 +26,6 @@ from massline.localities.models import Locality, code_prefix
 from massline.matching.engine import (
     BetaBinomialDemand,
     LocalityData,
-    PortfolioMetrics,
     PortfolioSelector,
     Ranking,
     compare_portfolios,
@@ -36,6 +36,7 @@ from massline.matching.engine import (
 )
 from massline.matching.models import Pilot
 from massline.matching.registry import COVARIATE_COLUMNS, build_locality_data
+from massline.matching.report import comparison_rows, locality_row, metrics_dict, position
 from massline.matching.store.service import count_participants, exact_index, prepare, visible
 from massline.priorities.models import Priority, Support
 from massline.text import tokenize
@@ -116,19 +117,18 @@ def rank_idea(session: Session, request: MatchRequest) -> RankedDemand:
 def _single_blas_thread() -> Any:
     """BLAS threads buy nothing on vectors of a few thousand and, measured on a loaded 2-core
     machine, make the prior fit five times slower; limit them while matching runs."""
-    global _blas  # noqa: PLW0603 - made once: finding the BLAS libraries takes milliseconds
-    if _blas is None:
-        _blas = ThreadpoolController()
-    return _blas.limit(limits=1, user_api="blas")
+    return _blas().limit(limits=1, user_api="blas")
 
 
-_blas: ThreadpoolController | None = None
+@cache
+def _blas() -> ThreadpoolController:
+    """Found once: looking up the loaded BLAS libraries takes milliseconds."""
+    return ThreadpoolController()
 
 
 def _rank_idea(session: Session, request: MatchRequest) -> RankedDemand:
     data = locality_data(session, request.level)
-    position = {code: i for i, code in enumerate(data.codes.tolist())}
-    units = _Units(position, request.level)
+    units = _Units({code: i for i, code in enumerate(data.codes.tolist())}, request.level)
     prepared = prepare(session)
     if prepared is None:
         index, counts = exact_index(session), count_participants(session)
@@ -195,30 +195,34 @@ def relevant_acts(session: Session, ids: np.ndarray) -> Acts:
     """Who wrote and who supported the given priorities that are still visible, with homes."""
     authored = session.execute(
         select(Priority.id, Priority.locality_code, Priority.author_id,
-               Priority.entered_by_id.is_not(None), User.home_code)
-        .join(User, User.id == Priority.author_id)
+               Priority.entered_by_id.is_not(None))
         .where(_among(session, Priority.id, ids), visible())
         .order_by(Priority.id)
     ).all()  # fmt: skip
     shown = np.fromiter((row[0] for row in authored), np.int64, len(authored))
     supports = session.execute(
         select(Support.id, Support.priority_id, Support.user_id,
-               Support.entered_by_id.is_not(None), User.home_code)
-        .join(User, User.id == Support.user_id)
+               Support.entered_by_id.is_not(None))
         .where(_among(session, Support.priority_id, shown))
     ).all()  # fmt: skip
     supports.sort(key=lambda row: row[0])
+    acts = list(chain(authored, supports))
+    people = np.fromiter((row[2] for row in acts), np.int64, len(acts))
+    # Homes in a query of their own: joined, PostgreSQL hashes the whole users table.
+    home_of = dict(
+        session.execute(
+            select(User.id, User.home_code).where(_among(session, User.id, np.unique(people)))
+        ).all()
+    )
     support_of = np.fromiter((row[1] for row in supports), np.int64, len(supports))
     return Acts(
         priority_ids=shown,
         localities=[row[1] for row in authored],
-        people=np.fromiter((row[2] for row in chain(authored, supports)), np.int64,
-                           len(authored) + len(supports)),
+        people=people,
         rows=np.concatenate([np.arange(shown.size), np.searchsorted(shown, support_of)]),
-        offline=np.fromiter((bool(row[3]) for row in chain(authored, supports)), bool,
-                            len(authored) + len(supports)),
-        homes=[row[4] for row in chain(authored, supports)],
-    )  # fmt: skip
+        offline=np.fromiter((bool(row[3]) for row in acts), bool, len(acts)),
+        homes=[home_of[person] for person in people.tolist()],
+    )
 
 
 def _among(session: Session, column: Any, ids: np.ndarray) -> Any:
@@ -257,17 +261,18 @@ def _choose(request: MatchRequest, ranked: RankedDemand) -> dict[str, Any]:
             {
                 "delta": point.delta,
                 "status": point.result.status,
-                "metrics": _metrics(point.metrics),
+                "metrics": metrics_dict(point.metrics),
             }
             for point in tradeoff_curve(selector, data, ranking.score, eligible=ranking.eligible)
         ]
     return {
         **extra,
-        "comparisons": _comparisons(data, comparisons),
+        "comparisons": comparison_rows(data, comparisons),
         "level": request.level,
-        "ranking": [_row(r, evidence, strata) for r in rows[: request.top]],
+        "ranking": [locality_row(r, evidence, strata) for r in rows[: request.top]],
         "portfolio": [
-            _row(ranking.rows[_position(ranking, code)], evidence, strata) for code in result.codes
+            locality_row(ranking.rows[position(ranking, code)], evidence, strata)
+            for code in result.codes
         ],
         "portfolio_status": {
             "status": result.status,
@@ -276,33 +281,9 @@ def _choose(request: MatchRequest, ranked: RankedDemand) -> dict[str, Any]:
             "delta_used": result.delta_used,
             "binding": list(result.binding),
         },
-        "metrics": {name: _metrics(m) for name, m in table.items()},
+        "metrics": {name: metrics_dict(m) for name, m in table.items()},
         "relevance": ranked.relevance,
     }
-
-
-def _comparisons(data: LocalityData, found: Any) -> list[dict[str, Any]]:
-    """Each pilot's matched comparison place (never in the same prefecture)."""
-    if found is None:
-        return []
-    pairs = []
-    for pilot, other, distance in zip(found.pilots, found.comparison, found.distance, strict=True):
-        pairs.append(
-            {
-                "pilot": str(data.codes[pilot]),
-                "comparison": None if other < 0 else str(data.codes[other]),
-                "comparison_name": None if other < 0 else str(data.names[other]),
-                "distance": _finite(distance, 3),
-            }
-        )
-    return pairs
-
-
-def _position(ranking: Any, code: str) -> int:
-    for i, row in enumerate(ranking.rows):
-        if row.code == code:
-            return i
-    raise KeyError(code)
 
 
 def _evidence(
@@ -337,44 +318,3 @@ def _evidence(
             }
         )
     return found
-
-
-def _row(row: Any, evidence: dict[str, list[dict]], strata: dict[str, int]) -> dict[str, Any]:
-    def number(value: float) -> float | None:
-        return None if value is None or not math.isfinite(value) else round(float(value), 6)
-
-    return {
-        "code": row.code,
-        "name": row.name,
-        "rank": row.rank,
-        "score": number(row.score),
-        "interval": [number(row.lower), number(row.upper)],
-        "demand": number(row.demand),
-        "supporters": number(row.supporters),
-        "assisted_supporters": number(row.assisted_supporters),
-        "participants": int(row.participants),
-        "population": None if not math.isfinite(row.population) else int(row.population),
-        "per_10k": number(row.per_10k),
-        "stratum": strata.get(row.code, -1),
-        "evidence": evidence.get(row.code, []),
-    }
-
-
-def _finite(value: float, digits: int) -> float | None:
-    """A JSON-safe number: NaN and infinities (undefined for tiny sets) become null."""
-    return round(float(value), digits) if math.isfinite(value) else None
-
-
-def _metrics(metrics: PortfolioMetrics | None) -> dict[str, Any] | None:
-    if metrics is None:
-        return None
-    return {
-        "size": metrics.size,
-        "demand_lift": _finite(metrics.demand_lift, 4),
-        "max_smd": _finite(metrics.max_smd, 4),
-        "mean_smd": _finite(metrics.mean_smd, 4),
-        "b_index": _finite(metrics.b_index, 4),
-        "b_percentile": _finite(metrics.b_percentile, 1),
-        "provinces": metrics.n_provinces,
-        "regions": metrics.n_regions,
-    }

@@ -35,7 +35,7 @@ from massline.matching.store.models import (
 from massline.models_common import utcnow
 from massline.priorities.models import PUBLIC_STATUSES, Priority, Support
 
-INDEX_MIN = 20_000  # public priorities from which an index is worth keeping
+INDEX_MIN = 5_000  # public priorities from which an index is worth keeping (see docs)
 REFIT_GROWTH = 0.1  # refit once a tenth more has been published since the fit
 REFIT_AGE = timedelta(days=1)
 # Publications committed a little after their published_at are still found by the next check.
@@ -132,9 +132,17 @@ def build_index(session: Session) -> RelevanceIndexRecord:
     # The new fit supersedes the old ones in the same transaction.
     session.execute(delete(RelevanceIndexRecord).where(RelevanceIndexRecord.id < record.id))
     session.flush()
-    with _cache_lock:
-        _cache[record.key] = _Loaded(index, started, threading.Lock())
+    _remember(record.key, _Loaded(index, started, threading.Lock()))
     return record
+
+
+def _remember(key: str, loaded: _Loaded) -> _Loaded:
+    """Keep a fit in this process (the newest two); a fit already kept wins."""
+    with _cache_lock:
+        loaded = _cache.setdefault(key, loaded)
+        while len(_cache) > 2:
+            _cache.pop(next(iter(_cache)))
+    return loaded
 
 
 def refresh_participants(session: Session, record: RelevanceIndexRecord) -> None:
@@ -154,14 +162,19 @@ def refresh_participants(session: Session, record: RelevanceIndexRecord) -> None
 
 def prepare(session: Session) -> Prepared | None:
     """The saved index brought up to date with new publications, or None when there is none."""
-    record = current_record(session)
-    if record is None:
-        return None
-    with _cache_lock:
-        loaded = _cache.get(record.key)
-    first = loaded is None
+    record, loaded, first = None, None, False
+    for _attempt in range(2):  # a refit may replace the record between reading it and its parts
+        record = current_record(session)
+        if record is None:
+            return None
+        with _cache_lock:
+            loaded = _cache.get(record.key)
+        first = loaded is None
+        loaded = loaded or _load(session, record)
+        if loaded is not None:
+            break
     if loaded is None:
-        loaded = _load(session, record)
+        raise RuntimeError("the relevance index was replaced twice while it was read")
     with loaded.lock:  # one extension at a time per process; the index is read-only otherwise
         checked_at = utcnow()
         fresh = session.execute(
@@ -195,8 +208,8 @@ def prepare(session: Session) -> Prepared | None:
     return Prepared(loaded.index, participants, info)
 
 
-def _load(session: Session, record: RelevanceIndexRecord) -> _Loaded:
-    """Read a saved index into this process (once per fit; the newest two are kept)."""
+def _load(session: Session, record: RelevanceIndexRecord) -> _Loaded | None:
+    """Read a saved index into this process, or None if it was deleted meanwhile."""
     data = b"".join(
         session.scalars(
             select(RelevanceIndexPart.data)
@@ -205,13 +218,9 @@ def _load(session: Session, record: RelevanceIndexRecord) -> _Loaded:
         )
     )
     if len(data) != record.size_bytes:
-        raise RuntimeError("the relevance index changed while it was read; try again")
-    loaded = _Loaded(RelevanceIndex.from_bytes(data), record.fitted_at, threading.Lock())
-    with _cache_lock:
-        loaded = _cache.setdefault(record.key, loaded)
-        while len(_cache) > 2:
-            _cache.pop(next(iter(_cache)))
-    return loaded
+        return None
+    index = RelevanceIndex.from_bytes(data)
+    return _remember(record.key, _Loaded(index, record.fitted_at, threading.Lock()))
 
 
 def refresh(session: Session, now: datetime, config: Mapping[str, Any] | None = None) -> int:
