@@ -16,7 +16,7 @@ from massline.localities.service import get_locality
 from massline.models_common import utcnow
 from massline.parsing import Fields
 from massline.stages import service
-from massline.stages.models import ACTIONS
+from massline.stages.models import ACTIONS, WALL_STATES
 from massline.stages.templates import TEMPLATES
 
 # Blank stage rows on the no-JavaScript form; only filled rows are used.
@@ -196,3 +196,31 @@ def parse_update(data: Mapping[str, Any]) -> tuple[str, str]:
     body = fields.text("body", max_length=6000, multiline=True)
     fields.check()
     return title, body
+
+
+COMMENT_MAX = 500
+SUMMARY_MAX = 6000
+
+
+def parse_comment(data: Mapping[str, Any]) -> str:
+    """The comment's text (1–500 characters, plain text), from the form or the JSON body."""
+    fields = Fields(data)
+    body = fields.text("body", max_length=COMMENT_MAX, multiline=True)
+    fields.check()
+    return body
+
+
+def parse_moderation(data: Mapping[str, Any]) -> str:
+    """The new status of a post: visible or hidden."""
+    fields = Fields(data)
+    status = fields.choice("status", WALL_STATES)
+    fields.check()
+    return status
+
+
+def parse_summary(data: Mapping[str, Any]) -> str:
+    """A stage summary's text (1–6,000 characters, paragraphs kept)."""
+    fields = Fields(data)
+    summary = fields.text("summary", max_length=SUMMARY_MAX, multiline=True)
+    fields.check()
+    return summary

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select, update
@@ -14,8 +12,7 @@ from sqlalchemy.orm import Session
 from massline.accounts.models import User
 from massline.accounts.service import has_role, require_role
 from massline.errors import Conflict, NotFound
-from massline.parsing import Fields
-from massline.stages.models import WALL_STATES, Process, Stage, WallPost
+from massline.stages.models import Process, Stage, WallPost
 from massline.stages.service import FACILITATOR, require_action
 from massline.stages.statements import _participant
 from massline.stages.updates import notify_followers
@@ -23,8 +20,6 @@ from massline.stages.updates import notify_followers
 # How many comments a screen shows, and how many changes one poll answer carries at most.
 SCREEN_SIZE = 30
 POLL_BATCH = 100
-COMMENT_MAX = 500
-SUMMARY_MAX = 6000
 
 
 @dataclass(frozen=True)
@@ -35,30 +30,6 @@ class WallChanges:
     removed: list[int]
     cursor: int
     more: bool = False
-
-
-def parse_comment(data: Mapping[str, Any]) -> str:
-    """The comment's text (1–500 characters, plain text), from the form or the JSON body."""
-    fields = Fields(data)
-    body = fields.text("body", max_length=COMMENT_MAX, multiline=True)
-    fields.check()
-    return body
-
-
-def parse_moderation(data: Mapping[str, Any]) -> str:
-    """The new status of a post: visible or hidden."""
-    fields = Fields(data)
-    status = fields.choice("status", WALL_STATES)
-    fields.check()
-    return status
-
-
-def parse_summary(data: Mapping[str, Any]) -> str:
-    """A stage summary's text (1–6,000 characters, paragraphs kept)."""
-    fields = Fields(data)
-    summary = fields.text("summary", max_length=SUMMARY_MAX, multiline=True)
-    fields.check()
-    return summary
 
 
 def closed_reason(process: Process, now: datetime) -> str | None:

@@ -12,7 +12,7 @@ from massline.api import bp
 from massline.extensions import db, limiter
 from massline.models_common import utcnow
 from massline.parsing import Fields, request_data
-from massline.stages import briefings, service, wall
+from massline.stages import briefings, schemas, service, wall
 from massline.stages.models import Stage, WallPost
 
 
@@ -88,7 +88,7 @@ def wall_feed(process_id: int) -> object:
 def post_to_wall(process_id: int) -> object:
     """A resident's comment for the meeting's wall, while the current stage takes comments."""
     process = service.get_process(db.session, process_id)
-    body = wall.parse_comment(request_data())
+    body = schemas.parse_comment(request_data())
     post = wall.post_comment(db.session, current_user(), process, body, utcnow())
     db.session.commit()
     return jsonify(post_dict(post)), 201
@@ -99,7 +99,7 @@ def moderate_wall_post(post_id: int) -> object:
     """Hide or show a wall post (facilitators in scope)."""
     user = signed_in()
     post = wall.get_post(db.session, post_id)
-    status = wall.parse_moderation(request_data())
+    status = schemas.parse_moderation(request_data())
     wall.moderate_post(db.session, user, post, status)
     db.session.commit()
     return jsonify(post_dict(post))
@@ -111,7 +111,7 @@ def publish_stage_summary(process_id: int, stage_id: int) -> object:
     user = signed_in()
     process = service.get_process(db.session, process_id)
     stage = briefings.get_stage(db.session, stage_id, process_id=process.id)
-    text = wall.parse_summary(request_data())
+    text = schemas.parse_summary(request_data())
     outcome = wall.publish_summary(db.session, user, process, stage, text, utcnow())
     db.session.commit()
     status = 201 if outcome == "published" else 200

@@ -23,7 +23,7 @@ from massline.errors import DomainError, NotFound
 from massline.extensions import db
 from massline.models_common import utcnow
 from massline.parsing import Fields
-from massline.stages import briefings, service, wall
+from massline.stages import briefings, schemas, service, wall
 from massline.stages.models import Process
 from massline.stages.wall_api import post_limit
 
@@ -70,7 +70,7 @@ def _comment_page(process: Process, text: str, error: DomainError | None) -> str
         moderator=moderator,
         posts=wall.recent_posts(db.session, process, include_hidden=moderator),
         closed=wall.closed_reason(process, utcnow()),
-        max_length=wall.COMMENT_MAX,
+        max_length=schemas.COMMENT_MAX,
     )
 
 
@@ -82,7 +82,7 @@ def comment(process_id: int) -> object:
     if request.method == "GET":
         return _comment_page(process, "", None)
     try:
-        body = wall.parse_comment(request.form)
+        body = schemas.parse_comment(request.form)
         wall.post_comment(db.session, current_user(), process, body, utcnow())
         db.session.commit()
     except DomainError as error:
@@ -103,7 +103,7 @@ def moderate(process_id: int, post_id: int) -> object:
     fields = Fields(request.form)
     back = fields.choice("back", ("screen", "comment"), required=False) or "screen"
     fields.check()
-    wall.moderate_post(db.session, user, post, wall.parse_moderation(request.form))
+    wall.moderate_post(db.session, user, post, schemas.parse_moderation(request.form))
     db.session.commit()
     return redirect(url_for(f"stages_wall.{back}", process_id=process_id))
 
@@ -132,7 +132,7 @@ def _summary_page(process: Process, stage: object, text: str, error: DomainError
         stage=stage,
         text=text,
         error=error,
-        max_length=wall.SUMMARY_MAX,
+        max_length=schemas.SUMMARY_MAX,
     )
 
 
@@ -146,7 +146,7 @@ def summary(process_id: int, stage_id: int) -> object:
     if request.method == "GET":
         return _summary_page(process, stage, stage.summary, None)
     try:
-        text = wall.parse_summary(request.form)
+        text = schemas.parse_summary(request.form)
         outcome = wall.publish_summary(db.session, user, process, stage, text, utcnow())
         db.session.commit()
     except DomainError as error:
