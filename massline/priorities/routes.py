@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import io
-
-import qrcode
-import qrcode.image.svg
 from flask import (
     Blueprint,
     Response,
@@ -29,6 +25,7 @@ from massline.parsing import Fields
 from massline.priorities import discussion, merging, queries, schemas, service
 from massline.priorities.api import list_args, resident_from, threshold_rule
 from massline.priorities.models import RETIRE_REASONS, Category, Priority
+from massline.qr import qr_response
 from massline.stages.models import Process
 from massline.stages.service import get_process
 
@@ -83,17 +80,7 @@ def show(priority_id: int) -> object:
 def qr(priority_id: int) -> Response:
     """A QR code of the priority's address, to share in chat groups and on paper."""
     service.get_priority(db.session, priority_id, current_user())
-    image = qrcode.make(
-        url_for("priorities.show", priority_id=priority_id, _external=True),
-        image_factory=qrcode.image.svg.SvgPathImage,
-        box_size=8,
-    )
-    buffer = io.BytesIO()
-    image.save(buffer)
-    response = Response(buffer.getvalue(), mimetype="image/svg+xml")
-    response.cache_control.public = True
-    response.cache_control.max_age = 86400
-    return response
+    return qr_response(url_for("priorities.show", priority_id=priority_id, _external=True))
 
 
 @bp.route("/priorities/new", methods=["GET", "POST"])

@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import io
-
-import qrcode
-import qrcode.image.svg
 from flask import (
     Blueprint,
     Response,
@@ -23,6 +19,7 @@ from massline.errors import DomainError, NotFound
 from massline.extensions import db
 from massline.models_common import utcnow
 from massline.parsing import Fields
+from massline.qr import qr_response
 from massline.stages import briefings, schemas, service, wall
 from massline.stages.models import Process
 from massline.stages.wall_api import post_limit
@@ -112,17 +109,7 @@ def moderate(process_id: int, post_id: int) -> object:
 def qr(process_id: int) -> Response:
     """A QR code of the phone page, for the room's screen and the chat groups."""
     service.get_process(db.session, process_id)
-    image = qrcode.make(
-        url_for("stages_wall.comment", process_id=process_id, _external=True),
-        image_factory=qrcode.image.svg.SvgPathImage,
-        box_size=8,
-    )
-    buffer = io.BytesIO()
-    image.save(buffer)
-    response = Response(buffer.getvalue(), mimetype="image/svg+xml")
-    response.cache_control.public = True
-    response.cache_control.max_age = 86400
-    return response
+    return qr_response(url_for("stages_wall.comment", process_id=process_id, _external=True))
 
 
 def _summary_page(process: Process, stage: object, text: str, error: DomainError | None) -> str:
