@@ -9,13 +9,12 @@ from typing import Any
 from flask_babel import lazy_gettext as _l
 from markdown_it import MarkdownIt
 from markupsafe import Markup
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from massline.accounts.models import User
 from massline.accounts.service import require_role
 from massline.errors import Conflict, NotFound, ValidationError
-from massline.stages.models import Process, Stage, StageAttachment, Statement
+from massline.stages.models import Process, Stage, StageAttachment
 from massline.stages.schemas import BriefingInput
 from massline.stages.service import FACILITATOR
 from massline.storage import Storage, check_image
@@ -191,13 +190,3 @@ def set_strict_moderation(
     process.strict_moderation = strict
     session.flush()
     return process
-
-
-def pending_statements(session: Session, process: Process) -> list[Statement]:
-    """Participants' statements waiting for a facilitator, oldest first."""
-    query = (
-        select(Statement)
-        .where(Statement.process_id == process.id, Statement.status == "pending")
-        .order_by(Statement.id)
-    )
-    return list(session.scalars(query))

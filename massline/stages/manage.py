@@ -131,7 +131,7 @@ def _manage_page(
     return render_template(
         "stages/manage.html",
         process=process,
-        pending=briefings.pending_statements(db.session, process),
+        pending=statements.statements_with_status(db.session, process, "pending"),
         audit=service.audit_log(db.session, process),
         followers=followers,
         error=error,

@@ -111,14 +111,19 @@ def vote(
     return created is not None
 
 
-def visible_statements(session: Session, process: Process) -> list[Statement]:
-    """Approved statements, oldest first."""
+def statements_with_status(session: Session, process: Process, status: str) -> list[Statement]:
+    """The process's statements in one moderation state, oldest first."""
     query = (
         select(Statement)
-        .where(Statement.process_id == process.id, Statement.status == "approved")
+        .where(Statement.process_id == process.id, Statement.status == status)
         .order_by(Statement.id)
     )
     return list(session.scalars(query))
+
+
+def visible_statements(session: Session, process: Process) -> list[Statement]:
+    """Approved statements, oldest first."""
+    return statements_with_status(session, process, "approved")
 
 
 def user_votes(
