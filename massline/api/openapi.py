@@ -87,6 +87,7 @@ OPERATIONS: tuple[tuple[str, str, str, dict[str, Any] | None, str], ...] = (
     ("post", "/statements/{id}/votes", "Agree 1, disagree -1, pass 0; changeable", {"value": "integer"}, "201"),
     ("get", "/processes/{id}/opinion-groups", "Opinion groups, consensus and divisive statements", None, "200"),
     ("post", "/processes/{id}/follow", "Follow a process", None, "201"),
+    ("delete", "/processes/{id}/follow", "Stop following a process", None, "200"),
     ("post", "/processes/{id}/updates", "A facilitator's update to followers (in-app and email)", {"title": "string", "body": "string"}, "201"),
     ("patch", "/stages/{id}", "Edit a stage's title and Markdown briefing (facilitators)", {"title": "string", "briefing": "string"}, "200"),
     ("post", "/stages/{id}/attachments", "Attach a PDF or JPEG/PNG/WebP image to a stage's briefing (multipart field file, at most 10 MB; facilitators)", {"file": "string"}, "201"),

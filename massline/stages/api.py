@@ -146,6 +146,15 @@ def follow_process(process_id: int) -> object:
     return jsonify({"following": True}), 201 if created else 200
 
 
+@bp.delete("/processes/<int:process_id>/follow")
+def unfollow_process(process_id: int) -> object:
+    """Stop following a process."""
+    process = service.get_process(db.session, process_id)
+    updates.unfollow(db.session, signed_in(), process)
+    db.session.commit()
+    return jsonify({"following": False})
+
+
 @bp.post("/processes/<int:process_id>/updates")
 def post_process_update(process_id: int) -> object:
     """A facilitator's update to all followers (in-app, and email where given)."""

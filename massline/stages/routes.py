@@ -17,7 +17,7 @@ from massline.extensions import db
 from massline.models_common import utcnow
 from massline.parsing import Fields
 from massline.priorities.models import PUBLIC_STATUSES, Priority
-from massline.stages import service, statements
+from massline.stages import service, statements, updates
 from massline.stages.models import Process, Stage
 from massline.stages.plot import Plot, colour, scatter
 
@@ -149,6 +149,7 @@ def show(process_id: int) -> object:
     viewer_group = next(
         (p["group"] for p in groups["points"] if viewer and p["participant"] == viewer.id), None
     )
+    audit = service.audit_log(db.session, process)
     return render_template(
         "stages/show.html",
         process=process,
@@ -164,8 +165,28 @@ def show(process_id: int) -> object:
         group_colour=colour,
         priorities=priorities,
         priority_count=priority_count,
-        audit=service.audit_log(db.session, process),
+        audit=audit,
+        audit_names=service.audit_names(db.session, audit),
+        following=updates.is_following(db.session, viewer, process),
+        news=updates.recent_updates(db.session, process),
     )
+
+
+@bp.post("/<int:process_id>/follow")
+def follow(process_id: int) -> object:
+    """Follow the consultation (updates in the inbox, and by email where given), or stop."""
+    process = service.get_process(db.session, process_id)
+    fields = Fields(request.form)
+    stop = fields.flag("stop")
+    fields.check()
+    if stop:
+        updates.unfollow(db.session, signed_in(), process)
+        flash(_("You no longer follow this consultation."))
+    else:
+        updates.follow(db.session, signed_in(), process, utcnow())
+        flash(_("You follow this consultation: its updates reach your inbox."))
+    db.session.commit()
+    return redirect(url_for("stages.show", process_id=process_id))
 
 
 @bp.post("/<int:process_id>/statements")

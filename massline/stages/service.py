@@ -231,3 +231,11 @@ def audit_log(session: Session, process: Process) -> list[StageChange]:
     """Every stage change, oldest first."""
     query = select(StageChange).where(StageChange.process_id == process.id).order_by(StageChange.id)
     return list(session.scalars(query))
+
+
+def audit_names(session: Session, changes: list[StageChange]) -> dict[int, str]:
+    """The public names of the people in the audit log (changes by the schedule have none)."""
+    ids = {c.user_id for c in changes if c.user_id is not None}
+    if not ids:
+        return {}
+    return dict(session.execute(select(User.id, User.display_name).where(User.id.in_(ids))).all())

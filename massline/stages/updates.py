@@ -6,7 +6,7 @@ from datetime import datetime
 
 from flask_babel import force_locale, format_datetime
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from massline.accounts.models import User
@@ -33,6 +33,39 @@ def follow(session: Session, user: User | None, process: Process, now: datetime)
         ["process_id", "user_id"],
     )
     return created is not None
+
+
+def unfollow(session: Session, user: User | None, process: Process) -> bool:
+    """Stop following a process; True if the person was following it."""
+    if user is None:
+        raise Unauthorized()
+    removed = session.execute(
+        delete(ProcessFollow)
+        .where(ProcessFollow.process_id == process.id, ProcessFollow.user_id == user.id)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    return bool(removed)
+
+
+def is_following(session: Session, user: User | None, process: Process) -> bool:
+    """Whether the person follows the process."""
+    if user is None:
+        return False
+    query = select(ProcessFollow.id).where(
+        ProcessFollow.process_id == process.id, ProcessFollow.user_id == user.id
+    )
+    return session.scalar(query) is not None
+
+
+def recent_updates(session: Session, process: Process, *, limit: int = 10) -> list[ProcessUpdate]:
+    """The facilitators' newest updates, newest first: public on the process page too."""
+    query = (
+        select(ProcessUpdate)
+        .where(ProcessUpdate.process_id == process.id)
+        .order_by(ProcessUpdate.id.desc())
+        .limit(limit)
+    )
+    return list(session.scalars(query))
 
 
 def post_update(

@@ -330,3 +330,49 @@ def test_only_the_facilitators_of_the_place_see_the_way_to_manage(app, client):
     html = page(client, process)
     assert f'href="/processes/{process.id}/manage"' in html
     assert f'href="/processes/{process.id}/dashboard"' in html
+
+
+def test_following_from_the_page_and_the_api_and_public_updates(app, client):
+    from massline.stages.models import ProcessFollow
+    from massline.stages.updates import post_update
+    from tests.factories import bearer
+
+    process, _made, facilitator = opinion_process()
+    citizen = make_user()
+    token = sign_in(client, citizen)
+    assert "Follow this consultation" in page(client, process)
+    url = f"/processes/{process.id}/follow?lang=en"
+    assert client.post(url, data={"csrf_token": token}).status_code == 302
+    assert client.post(url, data={"csrf_token": token}).status_code == 302  # a replay: once
+    follows = select(ProcessFollow.user_id).where(ProcessFollow.process_id == process.id)
+    assert db.session.scalars(follows).all() == [citizen.id]
+    assert "Following · stop" in page(client, process)
+    assert client.post(url, data={"csrf_token": token, "stop": "maybe"}).status_code == 422
+    assert client.post(url, data={"csrf_token": token, "stop": "1"}).status_code == 302
+    assert db.session.scalars(follows).all() == []
+    assert client.post(url, data={}).status_code == 400  # no CSRF token
+    assert client.post("/processes/999999/follow", data={"csrf_token": token}).status_code == 404
+
+    api = bearer(citizen)
+    assert client.post(f"/api/v1/processes/{process.id}/follow", headers=api).status_code == 201
+    gone = client.delete(f"/api/v1/processes/{process.id}/follow", headers=api)
+    assert gone.get_json() == {"following": False}
+    anonymous = app.test_client()
+    assert anonymous.delete(f"/api/v1/processes/{process.id}/follow").status_code == 401
+
+    post_update(
+        db.session, facilitator, process, "议事会时间", "本周六上午九点\n社区活动室", utcnow()
+    )
+    db.session.commit()
+    html = page(client, process)
+    assert 'id="updates"' in html and "议事会时间" in html and "社区活动室" in html
+
+
+def test_the_change_log_names_who_moved_the_process(app, client):
+    process, _made, facilitator = opinion_process()
+    service.extend(db.session, facilitator, process, 2, "节假日", utcnow())
+    service.advance(db.session, facilitator, process, "提前讨论", utcnow())
+    db.session.commit()
+    changes = page(client, process).split('id="changes"')[1]
+    assert "“意见征集” extended" in changes and "节假日" in changes
+    assert "意见征集 → 讨论反思" in changes and facilitator.display_name in changes
