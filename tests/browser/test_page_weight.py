@@ -128,3 +128,38 @@ def test_support_without_javascript(
     rows = db.session.execute(select(Support.priority_id, Support.user_id)).all()
     assert rows == [(priority_id, citizen_id)]
     assert db.session.get(Priority, priority_id).supports_count == before + 1
+
+
+def test_consultation_page_with_groups_is_light_and_votes_without_javascript(
+    app: Flask, live_server: str, browser: Any
+) -> None:
+    """The opinion stage's page, with hundreds of voters in the plot, as a phone loads it."""
+    from tests.stages.test_statements import opinion_process, vote_in_camps
+
+    process, made, _facilitator = opinion_process()
+    vote_in_camps(made, 200)
+    citizen = make_user(home_code=HOME, password=PASSWORD)
+    phone, process_id = citizen.phone, process.id
+    db.session.rollback()
+    context = browser.new_context(
+        viewport=MOBILE, locale="zh-CN", base_url=live_server, java_script_enabled=False
+    )
+    context.set_default_timeout(10_000)
+    try:
+        sizes = _first_load(context, f"{live_server}/processes/{process_id}")
+        total = sum(sizes.values())
+        print(f"\nconsultation page first load: {total} bytes {sizes}")
+        assert "/static/style.css" in sizes and total < BUDGET, sizes
+        page = context.new_page()
+        page.goto(f"/login?next=/processes/{process_id}")
+        page.fill("#phone", phone)
+        page.fill("#password", PASSWORD)
+        page.click("#login")
+        page.wait_for_url(f"**/processes/{process_id}")
+        first = page.inner_text("#next-statement .statement-text")
+        page.click("#next-statement button:text-is('同意')")
+        page.wait_for_selector(".flash")
+        assert page.inner_text("#next-statement .statement-text") != first
+        assert page.locator("#groups").count() == 1
+    finally:
+        context.close()
