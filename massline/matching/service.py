@@ -1,27 +1,24 @@
 """Matching from the database: where citizens asked for a central idea, and a fair portfolio.
 
 Relevance comes from the saved index (`massline.matching.store`) or, on a small database
-without one, from an exact fit on every call; then only what matches is read (the visible
-relevant priorities, their authors and supporters with their homes) beside participant counts
-by home. The engine (`massline.matching.engine`) ranks, and the answer takes the stable shape.
+without one, from an exact fit on every call; then the database is asked only about what
+matches (the visible relevant priorities: their distinct people summed by home, and the best
+evidence per place) beside participant counts by home. The engine
+(`massline.matching.engine`) ranks, and the answer takes the stable shape.
 """
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass
 from functools import cache
-from itertools import chain
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Integer, any_, func, literal, select
-from sqlalchemy.dialects import postgresql
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from threadpoolctl import ThreadpoolController
 
-from massline.accounts.models import User
 from massline.localities.models import Locality, code_prefix
 from massline.matching.engine import (
     BetaBinomialDemand,
@@ -32,17 +29,15 @@ from massline.matching.engine import (
     match_comparisons,
     rank_localities,
     tradeoff_curve,
-    weighted_distinct_people,
 )
 from massline.matching.models import Pilot
 from massline.matching.registry import COVARIATE_COLUMNS, build_locality_data
 from massline.matching.report import comparison_rows, locality_row, metrics_dict, position
-from massline.matching.store.service import count_participants, exact_index, prepare, visible
-from massline.priorities.models import Priority, Support
+from massline.matching.store.relevant import people_by_home, top_evidence
+from massline.matching.store.service import count_participants, exact_index, prepare
 from massline.text import tokenize
 
 LEVELS = ("province", "prefecture", "county")
-EVIDENCE_PER_PLACE = 3
 
 
 @dataclass(frozen=True)
@@ -136,25 +131,22 @@ def _rank_idea(session: Session, request: MatchRequest) -> RankedDemand:
     else:
         index, counts, relevance = prepared.index, prepared.participants, prepared.info
     ids, weights = index.weights(tokenize(request.text), exclude=request.false_matches)
-    acts = relevant_acts(session, ids)
     n = len(data)
-    # Only the people behind relevant priorities are read; participants come pre-counted.
-    participants = np.zeros(n)
+    # Participants come pre-counted; of the people behind relevant priorities, only sums.
+    participants, online, assisted = np.zeros(n), np.zeros(n), np.zeros(n)
     for home, people in counts.items():
         if (at := units(home)) >= 0:
             participants[at] += people
-    online, assisted = np.zeros(n), np.zeros(n)
-    shown = acts.priority_ids
-    weight_of = weights[np.searchsorted(ids, shown)] if shown.size else np.zeros(0)
-    home_at = np.fromiter(map(units, acts.homes), np.int64, len(acts.homes))
-    if (home_at >= 0).any():
-        keep = home_at >= 0
-        online, assisted = weighted_distinct_people(
-            acts.people[keep], acts.rows[keep], home_at[keep], weight_of, n, acts.offline[keep]
-        )
+    for row in people_by_home(session, ids, weights):
+        if (at := units(row.home_code)) >= 0:
+            (assisted if row.assisted else online)[at] += row.weight
     model = BetaBinomialDemand(min_participants=request.min_participants)
     ranking = rank_localities(data, online, participants, assisted, model=model)
-    evidence = _evidence(session, acts, weight_of, units)
+    evidence = {
+        code: rows
+        for code, rows in top_evidence(session, ids, weights, request.level).items()
+        if units(code) >= 0
+    }
     return RankedDemand(data, ranking, evidence, relevance)
 
 
@@ -164,74 +156,11 @@ class _Units:
     def __init__(self, position: dict[str, int], level: str) -> None:
         self.position, self.level, self.seen = position, level, {}
 
-    def position_codes(self) -> list[str]:
-        """Locality codes by row."""
-        return sorted(self.position, key=self.position.__getitem__)
-
     def __call__(self, code: str) -> int:
         found = self.seen.get(code)
         if found is None:
             found = self.seen[code] = self.position.get(_unit_of(code, self.level), -1)
         return found
-
-
-@dataclass(frozen=True, eq=False)
-class Acts:
-    """Authorship and supports of the visible relevant priorities, in the exact path's order.
-
-    ``rows`` index ``priority_ids`` (the visible relevant priorities, ascending); authors come
-    first by priority, then supports by id, so ties between equal weights break as before.
-    """
-
-    priority_ids: np.ndarray
-    localities: list[str]
-    people: np.ndarray
-    rows: np.ndarray
-    offline: np.ndarray
-    homes: list[str]
-
-
-def relevant_acts(session: Session, ids: np.ndarray) -> Acts:
-    """Who wrote and who supported the given priorities that are still visible, with homes."""
-    authored = session.execute(
-        select(Priority.id, Priority.locality_code, Priority.author_id,
-               Priority.entered_by_id.is_not(None))
-        .where(_among(session, Priority.id, ids), visible())
-        .order_by(Priority.id)
-    ).all()  # fmt: skip
-    shown = np.fromiter((row[0] for row in authored), np.int64, len(authored))
-    supports = session.execute(
-        select(Support.id, Support.priority_id, Support.user_id,
-               Support.entered_by_id.is_not(None))
-        .where(_among(session, Support.priority_id, shown))
-    ).all()  # fmt: skip
-    supports.sort(key=lambda row: row[0])
-    acts = list(chain(authored, supports))
-    people = np.fromiter((row[2] for row in acts), np.int64, len(acts))
-    # Homes in a query of their own: joined, PostgreSQL hashes the whole users table.
-    home_of = dict(
-        session.execute(
-            select(User.id, User.home_code).where(_among(session, User.id, np.unique(people)))
-        ).all()
-    )
-    support_of = np.fromiter((row[1] for row in supports), np.int64, len(supports))
-    return Acts(
-        priority_ids=shown,
-        localities=[row[1] for row in authored],
-        people=people,
-        rows=np.concatenate([np.arange(shown.size), np.searchsorted(shown, support_of)]),
-        offline=np.fromiter((bool(row[3]) for row in acts), bool, len(acts)),
-        homes=[home_of[person] for person in people.tolist()],
-    )
-
-
-def _among(session: Session, column: Any, ids: np.ndarray) -> Any:
-    """`column IN ids` as one parameter: an array on PostgreSQL, a JSON list on SQLite."""
-    values = [int(i) for i in ids.tolist()]
-    if session.get_bind().dialect.name == "postgresql":
-        return column == any_(literal(values, postgresql.ARRAY(Integer)))
-    listed = func.json_each(json.dumps(values)).table_valued("value")
-    return column.in_(select(listed.c.value))
 
 
 def match(session: Session, request: MatchRequest) -> dict[str, Any]:
@@ -284,37 +213,3 @@ def _choose(request: MatchRequest, ranked: RankedDemand) -> dict[str, Any]:
         "metrics": {name: metrics_dict(m) for name, m in table.items()},
         "relevance": ranked.relevance,
     }
-
-
-def _evidence(
-    session: Session, acts: Acts, weights: np.ndarray, units: _Units
-) -> dict[str, list[dict]]:
-    """The most relevant priorities of each place (where the priority is), best first."""
-    unit = np.fromiter(map(units, acts.localities), np.int64, len(acts.localities))
-    # Best first, ties by id; then a stable sort by place keeps that order inside each place.
-    best = np.lexsort((acts.priority_ids, -weights))
-    best = best[unit[best] >= 0]
-    by_place = best[np.argsort(unit[best], kind="stable")]
-    place = unit[by_place]
-    starts = np.flatnonzero(np.r_[True, place[1:] != place[:-1]]) if place.size else place
-    rank = np.arange(place.size) - np.repeat(starts, np.diff(np.r_[starts, place.size]))
-    chosen = by_place[rank < EVIDENCE_PER_PLACE]
-    titles = dict(
-        session.execute(
-            select(Priority.id, Priority.title).where(
-                _among(session, Priority.id, acts.priority_ids[chosen])
-            )
-        ).all()
-    )
-    codes = units.position_codes()
-    found: dict[str, list[dict]] = {}
-    for i in chosen.tolist():
-        priority_id = int(acts.priority_ids[i])
-        found.setdefault(codes[unit[i]], []).append(
-            {
-                "id": priority_id,
-                "title": titles[priority_id],
-                "relevance": round(float(weights[i]), 3),
-            }
-        )
-    return found

@@ -1,1 +1,2 @@
-"""What matching keeps between calls: the fitted relevance index and participant counts."""
+"""Matching's database side: the saved relevance index, participant counts, and the queries
+that read only what matches an idea."""
