@@ -81,23 +81,12 @@ class RelevanceIndex(BaseEstimator):
 
         Only documents with ``counted`` true (default all) shape the vocabulary and idf.
         """
-        flags = repeat(True) if counted is None else counted
         vocabulary: dict[str, int] = {}
-        sizes, terms, counts, id_parts, counted_parts = [], [], [], [], []
-        # One pass in step over the three iterables, so a database cursor can feed them all.
-        for batch in _batches(zip(ids, documents, flags, strict=counted is not None), _BATCH):
-            matrix = _count([text for _id, text, _flag in batch], vocabulary, grow=True)
-            sizes.append(np.diff(matrix.indptr))
-            terms.append(matrix.indices.astype(np.int32))
-            counts.append(np.minimum(matrix.data, _MAX_COUNT).astype(np.uint16))
-            id_parts.append(np.fromiter((row[0] for row in batch), np.int64, len(batch)))
-            counted_parts.append(np.fromiter((row[2] for row in batch), bool, len(batch)))
-        self.ids_ = _join(id_parts, np.int64)
+        self.ids_, row, term, count, is_counted = _stream_counts(
+            documents, ids, counted, vocabulary
+        )
         if self.ids_.size > 1 and np.any(np.diff(self.ids_) <= 0):
             raise ValueError("ids must be unique and ascending")
-        row = np.repeat(np.arange(self.ids_.size, dtype=np.int32), _join(sizes, np.int64))
-        term, count = _join(terms, np.int32), _join(counts, np.uint16)
-        is_counted = _join(counted_parts, bool)
         # Vocabulary and idf come from the counted documents alone, in sklearn's (sorted) order.
         df = np.bincount(term[is_counted[row]], minlength=len(vocabulary))
         kept = sorted(t for t, i in vocabulary.items() if df[i] > 0)
@@ -244,6 +233,29 @@ class RelevanceIndex(BaseEstimator):
         index.n_documents_ = int(index.ids_.size)
         index._reset_extension()
         return index
+
+
+def _stream_counts(
+    documents: Iterable[str | None],
+    ids: Iterable[int],
+    counted: Iterable[bool] | None,
+    vocabulary: dict[str, int],
+) -> tuple[NDArray, NDArray, NDArray, NDArray, NDArray]:
+    """Ids, (row, term, count) triples and counted flags, read batch by batch; grows vocabulary."""
+    flags = repeat(True) if counted is None else counted
+    sizes, terms, counts, id_parts, counted_parts = [], [], [], [], []
+    # One pass in step over the three iterables, so a database cursor can feed them all.
+    for batch in _batches(zip(ids, documents, flags, strict=counted is not None), _BATCH):
+        matrix = _count([text for _id, text, _flag in batch], vocabulary, grow=True)
+        sizes.append(np.diff(matrix.indptr))
+        terms.append(matrix.indices.astype(np.int32))
+        counts.append(np.minimum(matrix.data, _MAX_COUNT).astype(np.uint16))
+        id_parts.append(np.fromiter((row[0] for row in batch), np.int64, len(batch)))
+        counted_parts.append(np.fromiter((row[2] for row in batch), bool, len(batch)))
+    ids_array = _join(id_parts, np.int64)
+    row = np.repeat(np.arange(ids_array.size, dtype=np.int32), _join(sizes, np.int64))
+    return (ids_array, row, _join(terms, np.int32), _join(counts, np.uint16),
+            _join(counted_parts, bool))  # fmt: skip
 
 
 def _join(parts: list[NDArray], dtype: type) -> NDArray:
