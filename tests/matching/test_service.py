@@ -63,6 +63,7 @@ def test_match_ranks_the_place_that_asked_and_explains_it(app):
     assert second["participants"] >= 16 and second["supporters"] < first["supporters"]
     assert len(result["portfolio"]) == 2
     assert set(result["metrics"]) == {"portfolio", "top_k", "random"}
+    assert result["relevance"]["kind"] == "exact"  # a small database: no saved index
 
 
 def test_excluded_places_never_appear(app):
