@@ -23,7 +23,7 @@ def upgrade():
         sa.Column("counted", sa.Integer(), nullable=False),
         sa.Column("terms", sa.Integer(), nullable=False),
         sa.Column("max_priority_id", sa.Integer(), nullable=False),
-        sa.Column("size_bytes", sa.Integer(), nullable=False),
+        sa.Column("size_bytes", sa.BigInteger(), nullable=False),
         sa.Column("parts", sa.Integer(), nullable=False),
         sa.Column("build_seconds", sa.Double(), nullable=False),
         sa.Column("participants_at", sa.DateTime(timezone=True), nullable=False),

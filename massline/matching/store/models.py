@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, LargeBinary, String
+from sqlalchemy import BigInteger, ForeignKey, LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from massline.extensions import db
@@ -25,7 +25,7 @@ class RelevanceIndexRecord(db.Model):
     counted: Mapped[int]
     terms: Mapped[int]
     max_priority_id: Mapped[int]
-    size_bytes: Mapped[int]
+    size_bytes: Mapped[int] = mapped_column(BigInteger)  # past 2 GiB from ~7 M priorities
     parts: Mapped[int]
     build_seconds: Mapped[float]
     participants_at: Mapped[datetime] = mapped_column(UTCDateTime)
