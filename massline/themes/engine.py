@@ -38,6 +38,11 @@ def as_tokens(docs: Sequence[Document]) -> list[Sequence[str]]:
     return [tokenize(d) if isinstance(d, str) else d for d in docs]
 
 
+def _n_distinct(points: np.ndarray) -> int:
+    """How many different points k-means sees (rounding noise of the projection ignored)."""
+    return len(np.unique(np.round(points, 5), axis=0))
+
+
 def _distinct_terms(vocab: np.ndarray, scores: np.ndarray, n: int) -> list[str]:
     """Top-scoring terms, minus sub-words of other top terms (公积 beside 公积金)."""
     top = [str(vocab[j]) for j in np.argsort(-scores)[: 3 * n] if scores[j] > 0]
@@ -114,6 +119,8 @@ class ThemeModel(ClusterMixin, BaseEstimator):
         k = self._choose_k(Z, sample, rng)
         self.n_dims_ = self._dims_for(k, Z.shape[1])
         Zk = self._slice(Z)
+        # Fewer dimensions can merge points that differed in the full space.
+        k = min(k, _n_distinct(Zk[sample]))
         km = KMeans(k, n_init=self.n_init, random_state=rng.randint(2**31)).fit(Zk[sample])
         self.centroids_ = normalize(km.cluster_centers_).astype(np.float32)
         self.labels_, self.confidence_, best = self._assign(Zk)
@@ -167,7 +174,7 @@ class ThemeModel(ClusterMixin, BaseEstimator):
     def _choose_k(self, Z: np.ndarray, sample: np.ndarray, rng: np.random.RandomState) -> int:
         """Fixed n_themes, or the k with the best cosine silhouette on a sample."""
         # k-means cannot make more clusters than distinct points (and warns if asked to).
-        distinct = len(np.unique(np.round(Z[sample[:5000]], 5), axis=0))
+        distinct = _n_distinct(Z[sample[:5000]])
         if self.n_themes is not None:
             return max(1, min(self.n_themes, distinct))
         low, high = min(self.min_themes, distinct), min(self.max_themes, distinct - 1)
@@ -178,6 +185,8 @@ class ThemeModel(ClusterMixin, BaseEstimator):
         best_k, best_score = low, -np.inf
         for k in range(max(low, 2), high + 1):
             Zk = normalize(Z[probe, : self._dims_for(k, Z.shape[1])])
+            if _n_distinct(Zk) < k:
+                continue
             labels = KMeans(k, n_init=2, random_state=rng.randint(2**31)).fit_predict(Zk)
             if len(np.unique(labels)) < 2:
                 continue
