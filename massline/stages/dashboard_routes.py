@@ -34,6 +34,12 @@ def show(process_id: int) -> Response:
 @bp.get("/<int:process_id>/export.zip")
 def download(process_id: int) -> Response:
     """Every table of the process as CSV files in one ZIP."""
+    if db.engine.dialect.name == "postgresql":
+        # One snapshot for every file: under READ COMMITTED each query would see the rows
+        # committed since the one before, and the files would disagree. (SQLite's one
+        # transaction is a snapshot already.) Only reads have happened yet in this request.
+        db.session.rollback()
+        db.session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
     process = service.get_process(db.session, process_id)
     # Not a `with`: send_file streams the file and closes it when the response ends.
     target = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)  # noqa: SIM115
