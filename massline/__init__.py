@@ -10,6 +10,7 @@ from flask import Flask
 
 from massline import config, errors, i18n
 from massline.extensions import babel, csrf, db, limiter, migrate
+from massline.urls import RowId
 
 MIGRATIONS_DIR = str(Path(__file__).resolve().parent.parent / "migrations")
 
@@ -28,6 +29,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
             app.instance_path, "massline.sqlite"
         )
 
+    app.url_map.converters["int"] = RowId  # before any route is added
     db.init_app(app)
     migrate.init_app(app, db, directory=MIGRATIONS_DIR, render_as_batch=True)
     babel.init_app(app, locale_selector=i18n.select_locale, timezone_selector=i18n.select_timezone)

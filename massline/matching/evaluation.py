@@ -46,6 +46,8 @@ def compare_portfolios(
     """Metrics for the fitted selector's portfolio, the plain top-k and one random draw."""
     d = np.asarray(demand, dtype=float)
     ref = _reference(localities, d, eligible)
+    if not ref.any():  # no eligible place: no portfolio, and nothing to measure one against
+        return {"portfolio": None, "top_k": None, "random": None}
     k = int(selector.k)
     if b_reference is None:
         b_reference = random_b_distribution(

@@ -207,6 +207,17 @@ def test_infeasible_gives_clear_message(params: dict, words: str) -> None:
     assert words in sel.result_.message and sel.selected_.size == 0
 
 
+def test_no_eligible_place_is_a_clear_answer_not_a_calculation_on_nothing() -> None:
+    loc, ranking = _selector_inputs(outlier=True)
+    nobody = np.zeros(len(loc), dtype=bool)
+    sel = PortfolioSelector(k=3).fit(loc, ranking.score, nobody)
+    assert sel.result_.status == "infeasible" and "only 0 eligible" in sel.result_.message
+    assert compare_portfolios(sel, loc, ranking.score, nobody) == {
+        "portfolio": None, "top_k": None, "random": None,
+    }  # fmt: skip
+    assert all(p.metrics is None for p in tradeoff_curve(sel, loc, ranking.score, eligible=nobody))
+
+
 def test_tight_delta_is_relaxed_step_by_step() -> None:
     loc, ranking = _selector_inputs(outlier=True)
     sel = PortfolioSelector(k=2, delta=0.05, include=["110100"])
