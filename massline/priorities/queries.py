@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from massline.localities.service import get_locality, in_subtree
 from massline.models_common import utcnow
 from massline.priorities.models import PUBLIC_STATUSES, Category, Priority, Support
+from massline.priorities.schemas import TITLE_MAX
 from massline.text import search_tokens, tokenize
 from massline.themes.models import PriorityTheme
 
@@ -114,8 +115,9 @@ def similar_titles(
     session: Session, title: str, *, limit: int = 5, exclude_id: int | None = None
 ) -> list[Priority]:
     """Published priorities sharing the most search tokens with a title being typed."""
-    # Content words only: particles and place names say nothing about the topic.
-    tokens = list(dict.fromkeys(tokenize(title)))[:8]
+    # Content words only: particles and place names say nothing about the topic. A title
+    # longer than any real one (a form sent back with an error) is cut to the longest there is.
+    tokens = list(dict.fromkeys(tokenize(title[:TITLE_MAX])))[:8]
     if not tokens:
         return []
     matches = [
