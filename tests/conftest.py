@@ -7,6 +7,7 @@ import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from flask import Flask
@@ -131,3 +132,12 @@ def live_server(_session_app: Flask) -> Iterator[str]:
         server.shutdown()
         thread.join(timeout=10)
         server.server_close()
+
+
+@pytest.fixture
+def smtp(app: Flask) -> Iterator[Any]:
+    """A real SMTP server for this test, where the app's email goes; `.received` is the mail."""
+    from tests.servers import smtp_server
+
+    with smtp_server(app.config) as inbox:
+        yield inbox

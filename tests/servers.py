@@ -1,4 +1,5 @@
-"""A real gunicorn serving the app on a free local port, for tests and benchmarks."""
+"""Real servers for tests and benchmarks: gunicorn serving the app, an SMTP server taking mail;
+and ticks run at the same moment."""
 
 from __future__ import annotations
 
@@ -91,3 +92,61 @@ def gunicorn(
             process.kill()
             process.wait()
         log_path.unlink(missing_ok=True)
+
+
+class Inbox:
+    """An aiosmtpd handler that keeps what arrives and can refuse the first attempts."""
+
+    def __init__(self) -> None:
+        self.received: list[tuple[list[str], bytes]] = []
+        self.refuse = 0
+
+    async def handle_DATA(self, server, session, envelope) -> str:  # noqa: ANN001, N802
+        if self.refuse > 0:
+            self.refuse -= 1
+            return "451 Try again later"
+        self.received.append((list(envelope.rcpt_tos), envelope.content))
+        return "250 OK"
+
+
+@contextmanager
+def smtp_server(config: dict) -> Iterator[Inbox]:
+    """A real SMTP server (aiosmtpd) on a free port, wired into the app's settings meanwhile."""
+    from aiosmtpd.controller import Controller
+
+    inbox = Inbox()
+    port = free_port()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    saved = {k: config[k] for k in ("MASSLINE_SMTP_HOST", "MASSLINE_SMTP_PORT")}
+    config.update(MASSLINE_SMTP_HOST="127.0.0.1", MASSLINE_SMTP_PORT=port)
+    try:
+        yield inbox
+    finally:
+        config.update(saved)
+        controller.stop()
+
+
+def concurrent_ticks(app: object, now: object, ticks: int = 2) -> list[dict[str, int]]:
+    """Run `tick` in several threads released at the same moment; what each one reported."""
+    import threading
+
+    from massline.extensions import db
+    from massline.tick import run_tick
+
+    start = threading.Barrier(ticks)
+    results: list[dict[str, int]] = []
+
+    def tick() -> None:
+        with app.app_context():
+            start.wait()
+            results.append(run_tick(db.session, now, app.config))
+            db.session.remove()
+
+    threads = [threading.Thread(target=tick) for _ in range(ticks)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert len(results) == ticks, "a tick did not finish"
+    return results

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import email
 import email.policy
-import threading
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select
@@ -15,7 +14,7 @@ from massline.notifications.digest import CHINA, digest_cutoff
 from massline.notifications.models import OutboxMessage
 from massline.tick import run_tick
 from tests.factories import PREFECTURE, bearer, make_user, row_counts, sign_in
-from tests.notifications.test_email import smtp  # noqa: F401  (the real SMTP server fixture)
+from tests.servers import concurrent_ticks
 
 UPDATES = [
     ("意见征集开始", "请在两周内对各项观点表态。"),
@@ -81,7 +80,7 @@ def test_digest_day_starts_at_the_configured_hour_beijing_time():
     assert digest_cutoff(at.astimezone(UTC), 0) == datetime(2026, 3, 2, 0, 0, tzinfo=CHINA)
 
 
-def test_digest_user_gets_one_email_a_day_with_everything_new(app, client, smtp):  # noqa: F811
+def test_digest_user_gets_one_email_a_day_with_everything_new(app, client, smtp):
     pid, facilitator = followed_process(client, digest=1, each=1)
     advanced = client.post(f"/api/v1/processes/{pid}/advance", headers=facilitator)
     assert advanced.status_code == 200
@@ -127,7 +126,7 @@ def test_digest_user_gets_one_email_a_day_with_everything_new(app, client, smtp)
     assert len(second) == 2 and "会议改期" in second[1][1] and "线下议事会" not in second[1][1]
 
 
-def test_refused_first_attempt_sends_the_digest_once(app, client, smtp):  # noqa: F811
+def test_refused_first_attempt_sends_the_digest_once(app, client, smtp):
     followed_process(client, digest=1, each=0)
     smtp.refuse = 1
     tomorrow = datetime.now(UTC) + timedelta(days=1)
@@ -141,25 +140,10 @@ def test_refused_first_attempt_sends_the_digest_once(app, client, smtp):  # noqa
     assert len(smtp.received) == 1
 
 
-def test_two_concurrent_ticks_compose_and_send_each_digest_once(app, client, smtp):  # noqa: F811
+def test_two_concurrent_ticks_compose_and_send_each_digest_once(app, client, smtp):
     followed_process(client, digest=5, each=2)
     db.session.close()
-    start = threading.Barrier(2)
-    results: list[dict[str, int]] = []
-    tomorrow = datetime.now(UTC) + timedelta(days=1)
-
-    def tick() -> None:
-        with app.app_context():
-            start.wait()
-            results.append(run_tick(db.session, tomorrow, app.config))
-            db.session.remove()
-
-    threads = [threading.Thread(target=tick) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(60)
-    assert len(results) == 2
+    results = concurrent_ticks(app, datetime.now(UTC) + timedelta(days=1))
     assert sum(r["digests_composed"] for r in results) == 5
     assert sum(r["emails_sent"] for r in results) == 5 + 2 * len(UPDATES)
     mail = by_recipient(smtp)

@@ -2,56 +2,15 @@
 
 from __future__ import annotations
 
-import socket
-import threading
-from collections.abc import Iterator
 from datetime import UTC, datetime
 
-import pytest
-from aiosmtpd.controller import Controller
 from sqlalchemy import select
 
 from massline.extensions import db
 from massline.notifications.models import OutboxMessage
 from massline.tick import run_tick
 from tests.factories import PREFECTURE, bearer, make_user
-
-
-class Inbox:
-    """An aiosmtpd handler that keeps what arrives and can refuse the first attempts."""
-
-    def __init__(self) -> None:
-        self.received: list[tuple[list[str], bytes]] = []
-        self.refuse = 0
-
-    async def handle_DATA(self, server, session, envelope) -> str:  # noqa: ANN001, N802
-        if self.refuse > 0:
-            self.refuse -= 1
-            return "451 Try again later"
-        self.received.append((list(envelope.rcpt_tos), envelope.content))
-        return "250 OK"
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-@pytest.fixture
-def smtp(app) -> Iterator[Inbox]:
-    """A real SMTP server on a free port, wired into the app's settings."""
-    inbox = Inbox()
-    port = _free_port()
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    saved = {k: app.config[k] for k in ("MASSLINE_SMTP_HOST", "MASSLINE_SMTP_PORT")}
-    app.config.update(MASSLINE_SMTP_HOST="127.0.0.1", MASSLINE_SMTP_PORT=port)
-    try:
-        yield inbox
-    finally:
-        app.config.update(saved)
-        controller.stop()
+from tests.servers import concurrent_ticks
 
 
 def _update(client, followers: int) -> None:
@@ -107,20 +66,7 @@ def test_refused_first_attempt_is_retried(app, client, smtp):
 def test_two_concurrent_ticks_send_each_email_once(app, client, smtp):
     _update(client, followers=6)
     db.session.close()
-    start = threading.Barrier(2)
-    results: list[int] = []
-
-    def tick() -> None:
-        with app.app_context():
-            start.wait()
-            results.append(run_tick(db.session, datetime.now(UTC), app.config)["emails_sent"])
-            db.session.remove()
-
-    threads = [threading.Thread(target=tick) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(60)
-    assert sum(results) == 6
+    results = concurrent_ticks(app, datetime.now(UTC))
+    assert sum(r["emails_sent"] for r in results) == 6
     recipients = sorted(r for rcpts, _ in smtp.received for r in rcpts)
     assert recipients == sorted(f"resident{i}@example.cn" for i in range(6))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select
@@ -14,7 +13,7 @@ from massline.stages.models import StageChange
 from massline.tick import run_tick
 from tests.factories import PREFECTURE, bearer, make_user, row_counts
 from tests.notifications.test_digest import by_recipient
-from tests.notifications.test_email import smtp  # noqa: F401  (the real SMTP server fixture)
+from tests.servers import concurrent_ticks
 
 START = datetime(2026, 1, 5, 1, 0, tzinfo=UTC)  # proposal ends 01-19, opinion 02-02 (09:00 Beijing)
 
@@ -49,7 +48,7 @@ def beijing(iso: str) -> str:
     return datetime.fromisoformat(iso).astimezone(CHINA).strftime("%Y-%m-%d %H:%M")
 
 
-def test_facilitator_advance_and_extend_are_announced_once(app, client, smtp):  # noqa: F811
+def test_facilitator_advance_and_extend_are_announced_once(app, client, smtp):
     pid, facilitator = followed(client, starts_at=datetime.now(UTC))
     moved = client.post(
         f"/api/v1/processes/{pid}/advance", json={"reason": "提前进入意见征集"}, headers=facilitator
@@ -112,7 +111,7 @@ def test_refused_changes_announce_nothing(app, client):
     assert row_counts() == after_moves and len(announcements()) == 3 * 3
 
 
-def test_tick_announces_each_move_on_its_date_once(app, client, smtp):  # noqa: F811
+def test_tick_announces_each_move_on_its_date_once(app, client, smtp):
     pid, _ = followed(client, starts_at=START)
     assert run_tick(db.session, START + timedelta(days=13), app.config)["stages_advanced"] == 0
     assert announcements() == []
@@ -134,24 +133,10 @@ def test_tick_announces_each_move_on_its_date_once(app, client, smtp):  # noqa: 
     assert db.session.scalar(moves) == 3
 
 
-def test_two_concurrent_ticks_move_and_announce_once(app, client, smtp):  # noqa: F811
+def test_two_concurrent_ticks_move_and_announce_once(app, client, smtp):
     pid, _ = followed(client, starts_at=START, followers=4)
     db.session.close()
-    start = threading.Barrier(2)
-    results: list[dict[str, int]] = []
-
-    def tick() -> None:
-        with app.app_context():
-            start.wait()
-            results.append(run_tick(db.session, START + timedelta(days=14, minutes=1), app.config))
-            db.session.remove()
-
-    threads = [threading.Thread(target=tick) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(60)
-    assert len(results) == 2
+    results = concurrent_ticks(app, START + timedelta(days=14, minutes=1))
     assert sum(r["stages_advanced"] for r in results) == 1
     assert sum(r["emails_sent"] for r in results) == 4
     assert len(announcements()) == 5
