@@ -23,7 +23,8 @@ from massline.stages.models import Process, Statement, StatementVote
 from massline.stages.service import FACILITATOR, require_action
 
 
-def _participant(user: User | None, process: Process) -> User:
+def require_participant(user: User | None, process: Process) -> User:
+    """The user, if they may take part here: verified, and living in the place (or facilitating)."""
     if user is None:
         raise Unauthorized()
     if not user.is_verified:
@@ -41,7 +42,7 @@ def add_statement(
     """Facilitators seed statements at any time; participants add them in the stage that allows."""
     seeded = has_role(user, FACILITATOR, process.locality)
     if not seeded:
-        _participant(user, process)
+        require_participant(user, process)
         require_action(process, "statement", now)
     status = "approved" if seeded or not process.strict_moderation else "pending"
     statement = Statement(
@@ -55,7 +56,7 @@ def add_statement(
 def refusal(user: User | None, process: Process) -> DomainError | None:
     """Why `user` may not vote or add statements in `process`, or None if they may."""
     try:
-        _participant(user, process)
+        require_participant(user, process)
     except DomainError as error:
         return error
     return None
@@ -83,7 +84,7 @@ def vote(
 ) -> bool:
     """Agree, disagree or pass; a second vote changes the first. True if it was new."""
     process = session.get(Process, statement.process_id)
-    voter = _participant(user, process)
+    voter = require_participant(user, process)
     require_action(process, "vote", now)
     if statement.status != "approved":
         raise NotFound()

@@ -14,7 +14,7 @@ from massline.accounts.service import has_role, require_role
 from massline.errors import Conflict, NotFound
 from massline.stages.models import Process, Stage, WallPost
 from massline.stages.service import FACILITATOR, require_action
-from massline.stages.statements import _participant
+from massline.stages.statements import require_participant
 from massline.stages.updates import notify_followers
 
 # How many comments a screen shows, and how many changes one poll answer carries at most.
@@ -60,7 +60,7 @@ def post_comment(
     session: Session, user: User | None, process: Process, body: str, now: datetime
 ) -> WallPost:
     """A resident's comment on the wall, shown at once, while the current stage takes comments."""
-    author = _participant(user, process)
+    author = require_participant(user, process)
     require_action(process, "comment", now)
     post = WallPost(
         process_id=process.id,
