@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from massline.accounts.current import signed_in
@@ -64,7 +65,46 @@ def show(idea_id: int) -> object:
             if chosen
             else None
         ),
+        note=portfolio_note(chosen.result["portfolio_status"]) if chosen else "",
+        row_names=ROW_NAMES,
     )
+
+
+# The engine knows no languages: the page words its outcome from the structured fields.
+FAMILY_NAMES = {
+    "balance": _l("covariate balance (|SMD| ≤ δ)"),
+    "strata": _l("stratum quotas"),
+    "province": _l("province cap"),
+    "region": _l("at least one per region"),
+    "include": _l("must-include list"),
+}
+ROW_NAMES = {"portfolio": _l("Portfolio"), "top_k": _l("Plain top-k"), "random": _l("Random draw")}
+
+
+def portfolio_note(status: dict) -> str:
+    """What became of the portfolio, in the reader's language."""
+    kind = status.get("status")
+    if kind == "optimal":
+        return _("The best portfolio under every constraint.")
+    if kind == "time_limit":
+        return _("The time limit was reached: the best portfolio found so far.")
+    if kind == "relaxed":
+        used = status.get("delta_used")
+        return _(
+            "Covariate balance at δ = %(asked)s cannot be met together with the other "
+            "constraints; δ was relaxed to %(used)s.",
+            asked=f"{status.get('delta_requested', 0):g}",
+            used=_("none") if used is None else f"{used:g}",
+        )
+    binding = status.get("binding") or []
+    if binding:
+        names = "; ".join(str(FAMILY_NAMES.get(name, name)) for name in binding)
+        return _(
+            "No portfolio meets every constraint. Binding: %(names)s "
+            "(relaxing it alone makes one possible).",
+            names=names,
+        )
+    return _("No portfolio: %(reason)s", reason=status.get("message", ""))
 
 
 @bp.post("/<int:idea_id>/match")

@@ -6,10 +6,12 @@ import re
 import xml.etree.ElementTree as ET
 
 from flask import render_template
+from flask_babel import refresh
 
 from massline.extensions import db
 from massline.matching.charts import tradeoff_chart
 from massline.matching.models import MatchRun
+from massline.matching.routes import portfolio_note
 from massline.matching.tilemap import PALETTE
 from massline.priorities.service import support
 from tests.factories import make_priority, make_user, sign_in
@@ -73,6 +75,26 @@ def test_idea_page_draws_the_tradeoff_chart_and_the_province_map(app, client):
     html, run = _run_page(client, k="6", min_participants="2", tradeoff="1")
     _check_tradeoff_chart(html, run.result)
     _check_province_map(html, run.result)
+    note = html.split('id="portfolio-note">')[1].split("</p>")[0]
+    assert note == portfolio_note(run.result["portfolio_status"]) and "δ" in note
+    assert "Plain top-k" in html and "<td>top_k</td>" not in html
+
+
+def test_the_portfolio_outcome_is_worded_in_the_readers_language(app):
+    cases = [
+        ({"status": "optimal"}, "best portfolio", "最优"),
+        ({"status": "relaxed", "delta_requested": 0.1, "delta_used": None}, "relaxed to none",
+         "放宽"),
+        ({"status": "infeasible", "binding": ["province", "region"], "message": "x"},
+         "province cap; at least one per region", "每省上限"),
+        ({"status": "infeasible", "binding": [], "message": "k must be at least 1"},
+         "k must be at least 1", "k must be at least 1"),
+    ]  # fmt: skip
+    for status, english, chinese in cases:
+        for language, words in (("en", english), ("zh-CN", chinese)):
+            with app.test_request_context(headers={"Accept-Language": language}):
+                refresh()  # the test's app context would keep the first locale chosen
+                assert words in portfolio_note(status), (language, status)
 
 
 def test_without_a_curve_the_map_still_shows_the_one_province_that_asked(app, client):
