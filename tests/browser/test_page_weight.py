@@ -13,7 +13,7 @@ from massline.extensions import db
 from massline.priorities import discussion
 from massline.priorities.models import Priority, Support
 from massline.priorities.schemas import CommentInput
-from tests.browser.kit import MOBILE, shoot
+from tests.browser.kit import MOBILE, log_in, shoot
 from tests.factories import HOME, make_priority, make_user
 
 BUDGET = 100 * 1024
@@ -94,11 +94,7 @@ def test_support_without_javascript(
     context.set_default_timeout(10_000)
     try:
         page = context.new_page()
-        page.goto(f"/login?next=/priorities/{priority_id}")
-        page.fill("#phone", phone)
-        page.fill("#password", PASSWORD)
-        page.click("#login")
-        page.wait_for_url(f"**/priorities/{priority_id}")
+        log_in(page, phone, PASSWORD, f"/priorities/{priority_id}")
         # Routing disables Chromium's HTTP cache, so this load is a full first load
         # of the heavier signed-in page (with its support, follow, report and comment forms).
         context.route("**/*", lambda route: route.continue_())
@@ -151,11 +147,7 @@ def test_consultation_page_with_groups_is_light_and_votes_without_javascript(
         print(f"\nconsultation page first load: {total} bytes {sizes}")
         assert "/static/style.css" in sizes and total < BUDGET, sizes
         page = context.new_page()
-        page.goto(f"/login?next=/processes/{process_id}")
-        page.fill("#phone", phone)
-        page.fill("#password", PASSWORD)
-        page.click("#login")
-        page.wait_for_url(f"**/processes/{process_id}")
+        log_in(page, phone, PASSWORD, f"/processes/{process_id}")
         first = page.inner_text("#next-statement .statement-text")
         page.click("#next-statement button:text-is('同意')")
         page.wait_for_selector(".flash")

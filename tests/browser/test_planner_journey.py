@@ -17,6 +17,14 @@ from tests.matching.test_routes import seed_provinces
 from tests.matching.test_service import seed
 
 
+def enter_idea(page: Any, phone: str) -> None:
+    """Sign the planner in and save the lifts idea; the page then offers to run a match."""
+    log_in(page, phone, "correct horse", "/ideas/")
+    page.fill("#idea-title", "老旧小区加装电梯")
+    page.fill("#idea-body", "为老旧小区加装电梯，方便老人上下楼。")
+    page.click("#create-idea")
+
+
 def test_planner_enters_idea_ranks_and_designates(
     app: Flask, live_server: str, browser: Any, artifacts: Path
 ) -> None:
@@ -28,10 +36,7 @@ def test_planner_enters_idea_ranks_and_designates(
     context = browser.new_context(viewport=DESKTOP, locale="zh-CN", base_url=live_server)
     page = context.new_page()
     try:
-        log_in(page, phone, "correct horse", "/ideas/")
-        page.fill("#idea-title", "老旧小区加装电梯")
-        page.fill("#idea-body", "为老旧小区加装电梯，方便老人上下楼。")
-        page.click("#create-idea")
+        enter_idea(page, phone)
         page.fill("#k", "2")
         page.fill("#min_participants", "3")
         page.click("#run-match")
@@ -64,10 +69,7 @@ def test_planner_reads_the_tradeoff_chart_and_the_province_map(
     context = browser.new_context(viewport=MOBILE, locale="zh-CN", base_url=live_server)
     page = context.new_page()
     try:
-        log_in(page, phone, "correct horse", "/ideas/")
-        page.fill("#idea-title", "老旧小区加装电梯")
-        page.fill("#idea-body", "为老旧小区加装电梯，方便老人上下楼。")
-        page.click("#create-idea")
+        enter_idea(page, phone)
         page.fill("#k", "6")
         page.fill("#min_participants", "2")
         page.check("input[name=tradeoff]")
