@@ -165,9 +165,9 @@ class _Units:
 
 def match(session: Session, request: MatchRequest) -> dict[str, Any]:
     """Rank localities by relevant demand and choose a representative portfolio."""
-    ranked = rank_idea(session, request)
-    with _single_blas_thread():
-        return _choose(request, ranked)
+    # The portfolio's costly part, hundreds of small logistic fits for the B yardstick, holds
+    # BLAS to one thread itself (massline.matching.metrics).
+    return _choose(request, rank_idea(session, request))
 
 
 def _choose(request: MatchRequest, ranked: RankedDemand) -> dict[str, Any]:
